@@ -36,7 +36,13 @@ export class AppError extends Error {
 
   constructor(
     kind: ErrorKind,
-    opts: { userMessage?: string; data?: unknown; retryAfter?: number; cause?: unknown; detail?: string } = {},
+    opts: {
+      userMessage?: string;
+      data?: unknown;
+      retryAfter?: number;
+      cause?: unknown;
+      detail?: string;
+    } = {},
   ) {
     super(opts.detail ?? opts.userMessage ?? kind, { cause: opts.cause });
     this.name = 'AppError';

@@ -1,0 +1,240 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from './config.js';
+import { AppError } from './errors.js';
+import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
+import { createLogger } from './log.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { startServer } from './server.js';
+import {
+  createClient,
+  createToken,
+  listClients,
+  listTokens,
+  parseTtl,
+  revokeToken,
+} from './services/clients.js';
+import { describeFlow } from './services/flows.js';
+import { completeSandboxFlow } from './services/sandbox.js';
+import { migrateToLatest, openStore } from './store/db.js';
+import { findFlowById } from './store/flows.js';
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+function table(rows: Record<string, string>[]): void {
+  if (rows.length === 0) {
+    out('(none)');
+    return;
+  }
+  const cols = Object.keys(rows[0] ?? {});
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(width[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  out(line(cols));
+  for (const r of rows) out(line(cols.map((c) => r[c] ?? '')));
+}
+
+/** Commands other than `serve` log only warnings, to stderr, so stdout stays parseable. */
+async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  const rt = await createRuntime(config, logger);
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('etc-esign')
+    .description('ETC e-signature face authentication gateway')
+    .showHelpAfterError();
+
+  program
+    .command('serve', { isDefault: true })
+    .description('run the HTTP gateway')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const server = await startServer(config, logger, out);
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        const force = setTimeout(() => {
+          logger.error('shutdown timed out; exiting');
+          process.exit(1);
+        }, config.shutdownTimeoutMs);
+        force.unref();
+        server.stop().then(
+          () => logger.flush(() => process.exit(0)),
+          (err) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  program
+    .command('migrate')
+    .description('create or upgrade the database schema')
+    .action(async () => {
+      const config = loadConfig();
+      const store = openStore(config.database);
+      try {
+        const applied = await migrateToLatest(store.db);
+        out(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+      } finally {
+        await store.close();
+      }
+    });
+
+  const client = program.command('client').description('manage client systems');
+  client
+    .command('create <name>')
+    .option('--notify-url <url>', 'where result notifications are sent')
+    .description('create a client; prints it as JSON')
+    .action((name: string, opts: { notifyUrl?: string }) =>
+      withRuntime(async (rt) => out(JSON.stringify(await createClient(rt, name, opts)))),
+    );
+  client
+    .command('list')
+    .description('list clients')
+    .action(() =>
+      withRuntime(async (rt) =>
+        table(
+          (await listClients(rt)).map((c) => ({
+            name: c.name,
+            id: c.id,
+            sysIds: c.sysIds.join(','),
+            notifyUrl: c.notifyUrl ?? '-',
+            created: iso(c.createdAt),
+          })),
+        ),
+      ),
+    );
+
+  const token = program.command('token').description('manage access tokens');
+  token
+    .command('create')
+    .requiredOption('--client <name>', 'client the token belongs to')
+    .option('--ttl <ttl>', 'lifetime, e.g. 90d, 12h (default: never expires)', (v) => {
+      try {
+        return parseTtl(v);
+      } catch {
+        throw new InvalidArgumentError('use a number and one of s, m, h, d, e.g. 90d');
+      }
+    })
+    .description('create a token; prints the token alone on stdout')
+    .action((opts: { client: string; ttl?: number }) =>
+      withRuntime(async (rt) => out((await createToken(rt, opts.client, opts.ttl ?? null)).token)),
+    );
+  token
+    .command('list')
+    .description('list tokens (never the tokens themselves)')
+    .action(() =>
+      withRuntime(async (rt) =>
+        table(
+          (await listTokens(rt)).map((t) => ({
+            id: t.id,
+            client: t.client,
+            created: iso(t.created_at),
+            expires: iso(t.expires_at),
+            revoked: iso(t.revoked_at),
+            lastUsed: iso(t.last_used_at),
+          })),
+        ),
+      ),
+    );
+  token
+    .command('revoke <id>')
+    .description('revoke a token at once')
+    .action((id: string) =>
+      withRuntime(async (rt) => {
+        await revokeToken(rt, id);
+        out(`revoked ${id}`);
+      }),
+    );
+
+  program
+    .command('flow')
+    .description('inspect flows')
+    .command('show <flowId>')
+    .description('show one flow (personal data masked)')
+    .action((flowId: string) =>
+      withRuntime(async (rt) => {
+        const flow = await findFlowById(rt.store.db, flowId);
+        if (!flow) throw new AppError('not_found', { detail: `no flow ${flowId}` });
+        out(
+          JSON.stringify(
+            { ...(await describeFlow(rt, flow)), clientId: flow.client_id, provider: flow.provider },
+            null,
+            2,
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('sandbox')
+    .description('sandbox provider tools')
+    .command('complete <flowId>')
+    .option('--fail <reason>', 'fail the check with this reason instead of passing it')
+    .description('finish a sandbox flow as the person would on the H5 page')
+    .action((flowId: string, opts: { fail?: string }) =>
+      withRuntime(async (rt) => {
+        const r = await completeSandboxFlow(
+          rt,
+          flowId,
+          opts.fail ? { success: false, reason: opts.fail } : { success: true },
+        );
+        out(`${flowId} ${r.flow.status}${r.changed ? '' : ' (unchanged: already final)'}`);
+      }),
+    );
+
+  program
+    .command('fake-esign')
+    .description('run a fake e签宝 upstream on loopback for local development')
+    .option('--port <n>', 'port (0 = any free port)', '0')
+    .option('--app-id <id>', 'app id it accepts', process.env.ESIGN_APP_ID || 'fake-app-id')
+    .option(
+      '--app-secret <secret>',
+      'app secret it verifies with',
+      process.env.ESIGN_APP_SECRET || 'fake-app-secret',
+    )
+    .option('--latency-ms <n>', 'added latency per call', '0')
+    .action(async (opts: { port: string; appId: string; appSecret: string; latencyMs: string }) => {
+      await runFakeEsignCommand({
+        port: Number(opts.port),
+        appId: opts.appId,
+        appSecret: opts.appSecret,
+        latencyMs: Number(opts.latencyMs),
+      });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof AppError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+}

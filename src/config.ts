@@ -1,0 +1,154 @@
+import path from 'node:path';
+
+/**
+ * All configuration, read and validated once at start. Everything else receives a `Config`;
+ * nothing below this module reads `process.env`.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  dataDir: string;
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize: number };
+  redisUrl: string | null;
+  provider: 'sandbox' | 'esign';
+  esign: {
+    baseUrl: string;
+    appId: string;
+    appSecret: string;
+    faceMode: 'ZHIMACREDIT' | 'TENCENT' | 'ESIGN' | 'WE_CHAT_FACE';
+    connectTimeoutMs: number;
+    requestTimeoutMs: number;
+    callbackWindowMs: number;
+  } | null;
+  logLevel: string;
+  minAge: number;
+  sandboxLinkTtlMs: number;
+  sweepIntervalMs: number;
+  /** `ENCRYPTION_KEYS`/`BLIND_INDEX_KEY` from the environment; null means "use the key file". */
+  keys: { encryption: { id: string; key: Buffer }[]; blindIndex: Buffer } | null;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const FACE_MODES = ['ZHIMACREDIT', 'TENCENT', 'ESIGN', 'WE_CHAT_FACE'] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, value: string, protocols: string[]): string => {
+    try {
+      const u = new URL(value);
+      if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')}`);
+    } catch {
+      problems.push(`${name} is not a valid URL (got "${value}")`);
+    }
+    return value.replace(/\/+$/, '');
+  };
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const port = int('PORT', 8080, 0, 65535);
+  const host = env.HOST || '0.0.0.0';
+  const publicBaseUrl = url('PUBLIC_BASE_URL', env.PUBLIC_BASE_URL || `http://localhost:${port}`, [
+    'http:',
+    'https:',
+  ]);
+  const dataDir = path.resolve(env.DATA_DIR || './data');
+
+  let database: Config['database'] = { kind: 'sqlite', file: path.join(dataDir, 'etc-esign.sqlite') };
+  const dbUrl = env.DATABASE_URL;
+  if (dbUrl) {
+    if (/^postgres(ql)?:\/\//.test(dbUrl)) {
+      database = { kind: 'postgres', url: dbUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500) };
+    } else if (dbUrl.startsWith('sqlite:')) {
+      const file = dbUrl.slice('sqlite:'.length).replace(/^\/\//, '');
+      if (!file) problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/db.sqlite');
+      database = { kind: 'sqlite', file: file === ':memory:' ? file : path.resolve(file) };
+    } else {
+      problems.push('DATABASE_URL must start with postgres://, postgresql:// or sqlite:');
+    }
+  }
+
+  const redisUrl = env.REDIS_URL ? url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : null;
+  const provider = oneOf('PROVIDER', 'sandbox', ['sandbox', 'esign'] as const);
+
+  let esign: Config['esign'] = null;
+  if (provider === 'esign') {
+    for (const name of ['ESIGN_BASE_URL', 'ESIGN_APP_ID', 'ESIGN_APP_SECRET']) {
+      if (!env[name]) problems.push(`${name} is required when PROVIDER=esign`);
+    }
+    esign = {
+      baseUrl: env.ESIGN_BASE_URL ? url('ESIGN_BASE_URL', env.ESIGN_BASE_URL, ['http:', 'https:']) : '',
+      appId: env.ESIGN_APP_ID ?? '',
+      appSecret: env.ESIGN_APP_SECRET ?? '',
+      faceMode: oneOf('ESIGN_FACE_MODE', 'ZHIMACREDIT', FACE_MODES),
+      connectTimeoutMs: int('ESIGN_CONNECT_TIMEOUT_MS', 3000, 1, 600_000),
+      requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
+      callbackWindowMs: int('ESIGN_CALLBACK_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
+    };
+  }
+
+  const logLevel = oneOf('LOG_LEVEL', 'info', LOG_LEVELS);
+  const minAge = int('MIN_AGE', 18, 0, 120);
+  const sandboxLinkTtlMs = int('SANDBOX_LINK_TTL_MINUTES', 30, 6, 7 * 24 * 60) * 60_000;
+  const sweepIntervalMs = int('SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000);
+  const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
+
+  let keys: Config['keys'] = null;
+  if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
+    const encryption: { id: string; key: Buffer }[] = [];
+    for (const part of (env.ENCRYPTION_KEYS ?? '').split(',').filter(Boolean)) {
+      const [id, b64] = part.split(':');
+      const key = Buffer.from(b64 ?? '', 'base64');
+      if (!id || !/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32) {
+        problems.push('ENCRYPTION_KEYS must be "id:base64key[,id:base64key…]" with 32-byte keys');
+      } else encryption.push({ id, key });
+    }
+    if (encryption.length === 0) problems.push('ENCRYPTION_KEYS is required when BLIND_INDEX_KEY is set');
+    const blindIndex = Buffer.from(env.BLIND_INDEX_KEY ?? '', 'base64');
+    if (blindIndex.length !== 32) problems.push('BLIND_INDEX_KEY must be a base64 32-byte key');
+    keys = { encryption, blindIndex };
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    publicBaseUrl,
+    dataDir,
+    database,
+    redisUrl,
+    provider,
+    esign,
+    logLevel,
+    minAge,
+    sandboxLinkTtlMs,
+    sweepIntervalMs,
+    keys,
+    shutdownTimeoutMs,
+  };
+}

@@ -1,0 +1,42 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { KeyRing } from './keys.js';
+
+/**
+ * Field encryption for personal data: AES-256-GCM with a fresh 12-byte nonce per value. Stored as
+ * `<keyId>.<base64url(nonce | ciphertext | tag)>` so a key can be rotated without a rewrite.
+ */
+export class PiiCipher {
+  private readonly active: { id: string; key: Buffer };
+  private readonly byId: Map<string, Buffer>;
+
+  constructor(private readonly ring: KeyRing) {
+    const first = ring.encryption[0];
+    if (!first) throw new Error('key ring has no encryption key');
+    this.active = first;
+    this.byId = new Map(ring.encryption.map((k) => [k.id, k.key]));
+  }
+
+  encrypt(plain: string): string {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.active.key, nonce);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `${this.active.id}.${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')}`;
+  }
+
+  decrypt(stored: string): string {
+    const dot = stored.indexOf('.');
+    const key = this.byId.get(stored.slice(0, dot));
+    if (dot < 1 || !key) throw new Error('encrypted value uses an unknown key id');
+    const raw = Buffer.from(stored.slice(dot + 1), 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(raw.length - 16));
+    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
+      'utf8',
+    );
+  }
+
+  /** Deterministic keyed digest for lookups (blind index); `purpose` keeps digests of different fields apart. */
+  blindIndex(purpose: string, value: string): string {
+    return createHmac('sha256', this.ring.blindIndex).update(`${purpose}\u0000${value}`).digest('hex');
+  }
+}

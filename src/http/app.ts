@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, LogController } from 'fastify';
+import { AppError } from '../errors.js';
+import type { ServiceDeps } from '../services/deps.js';
+import { sendError, toAppError } from './envelope.js';
+import { faceQueryRoute } from './routes/face-query.js';
+import { faceStartRoute } from './routes/face-start.js';
+import { healthRoutes } from './routes/health.js';
+import { resultPageRoute } from './routes/result-page.js';
+import { sandboxH5Route } from './routes/sandbox-h5.js';
+import { shortLinkRoute } from './routes/short-link.js';
+
+export const BODY_LIMIT = 16 * 1024;
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+export async function buildApp(deps: ServiceDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Our own one-line-per-request log (onResponse) replaces Fastify's, which logs raw URLs.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    // Our ids only: an incoming x-request-id could be used to forge log correlation.
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: true,
+    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: Fastify would otherwise accept text/plain bodies as strings.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the concrete URL: short-link codes are capabilities.
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const appErr = toAppError(err);
+    if (appErr.kind === 'internal') request.log.error({ err }, 'unexpected error');
+    else if (appErr.kind.startsWith('upstream_'))
+      request.log.warn({ kind: appErr.kind, detail: appErr.message }, 'upstream failure');
+    else request.log.info({ kind: appErr.kind, detail: appErr.message }, 'request rejected');
+    return sendError(request, reply, appErr);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('not_found', { userMessage: '接口不存在' })),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'ETC 电子签业务端接口 — 个人实名认证',
+        version: '1.0.0',
+        description:
+          '所有 /esign/api 接口须携带请求头 etc-token（访问令牌）与 etc-sys-id（固定 E02）。所有响应均为统一信封 { requestId, responseCode, responseMsg, data }。',
+      },
+      components: {
+        securitySchemes: {
+          etcToken: { type: 'apiKey', in: 'header', name: 'etc-token' },
+          etcSysId: { type: 'apiKey', in: 'header', name: 'etc-sys-id' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes(deps));
+  await app.register(faceStartRoute(deps));
+  await app.register(faceQueryRoute(deps));
+  await app.register(shortLinkRoute(deps));
+  await app.register(resultPageRoute(deps));
+  if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));
+  return app;
+}

@@ -1,0 +1,90 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from 'typebox';
+import { AppError, ERROR_KINDS, type ErrorKind, type FieldError } from '../errors.js';
+
+/** The response envelope, as a schema (for the OpenAPI document) and as a builder. */
+export const Envelope = <T extends TSchema>(data: T) =>
+  Type.Object({
+    requestId: Type.String({ format: 'uuid' }),
+    responseCode: Type.String({ examples: ['000'] }),
+    responseMsg: Type.String({ examples: ['成功'] }),
+    data,
+  });
+
+export const FieldErrorSchema = Type.Object({
+  field: Type.String(),
+  code: Type.String(),
+  message: Type.String(),
+});
+
+export const ErrorEnvelope = Envelope(
+  Type.Union([Type.Null(), Type.Object({ errors: Type.Array(FieldErrorSchema) })]),
+);
+
+export function ok<T>(request: FastifyRequest, data: T) {
+  return { requestId: request.id, responseCode: '000', responseMsg: '成功', data };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError) {
+  const kind = ERROR_KINDS[err.kind];
+  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+  return reply.code(kind.status).type('application/json; charset=utf-8').send({
+    requestId: request.id,
+    responseCode: kind.responseCode,
+    responseMsg: err.userMessage,
+    data: err.data,
+  });
+}
+
+const bodyError = (code: string, message: string): FieldError => ({ field: 'body', code, message });
+
+/** Fastify's own errors (body parsing, schema validation) in the closed list of error kinds. */
+export function toAppError(err: FastifyError): AppError {
+  if (err instanceof AppError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('too_large', { userMessage: '请求体不能超过16KB' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('unsupported_media');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('invalid', { data: { errors: [bodyError('REQUIRED', '请求体不能为空')] } });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('invalid', {
+        data: { errors: [bodyError('JSON_SYNTAX', '请求体不是合法的JSON')] },
+      });
+  }
+  if (err.validation)
+    return new AppError('invalid', { data: { errors: fieldErrorsFromSchema(err.validation) } });
+  const status = err.statusCode ?? 500;
+  if (status === 400 && err instanceof SyntaxError) {
+    return new AppError('invalid', { data: { errors: [bodyError('JSON_SYNTAX', '请求体不是合法的JSON')] } });
+  }
+  const kind = (Object.keys(ERROR_KINDS) as ErrorKind[]).find((k) => ERROR_KINDS[k].status === status);
+  if (kind && status < 500) return new AppError(kind);
+  if (status >= 400 && status < 500) return new AppError('invalid');
+  return new AppError('internal', { cause: err });
+}
+
+interface SchemaIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+}
+
+/** Schema (Ajv) failures as field errors, one per field, in the same codes the domain rules use. */
+export function fieldErrorsFromSchema(issues: readonly SchemaIssue[]): FieldError[] {
+  const byField = new Map<string, FieldError>();
+  for (const issue of issues) {
+    const path = issue.instancePath.replace(/^\//, '').split('/')[0] ?? '';
+    const field = issue.keyword === 'required' ? String(issue.params.missingProperty) : path || 'body';
+    if (byField.has(field)) continue;
+    if (issue.keyword === 'maxLength') {
+      byField.set(field, { field, code: 'TOO_LONG', message: `长度不能超过${issue.params.limit}个字符` });
+    } else if (field === 'body') {
+      byField.set(field, { field, code: 'BODY_TYPE', message: '请求体必须是JSON对象' });
+    } else {
+      byField.set(field, { field, code: 'REQUIRED', message: '必填，且须为非空字符串' });
+    }
+  }
+  return [...byField.values()];
+}

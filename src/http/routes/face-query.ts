@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ServiceDeps } from '../../services/deps.js';
+import { getFlowForClient } from '../../services/flows.js';
+import { CLIENT_SECURITY, requireClient } from '../auth.js';
+import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
+
+export const FlowData = Type.Object({
+  flowId: Type.String(),
+  status: Type.Union([
+    Type.Literal('PENDING'),
+    Type.Literal('SUCCESS'),
+    Type.Literal('FAILED'),
+    Type.Literal('EXPIRED'),
+    Type.Literal('SUPERSEDED'),
+  ]),
+  esignAccountId: Type.Optional(Type.String()),
+  failReason: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+  expire: Type.String(),
+  openedAt: Type.Optional(Type.String()),
+  completedAt: Type.Optional(Type.String()),
+  person: Type.Object(
+    { name: Type.String(), idNumber: Type.String(), mobile: Type.String() },
+    { description: '脱敏后的个人信息' },
+  ),
+});
+
+export const faceQueryRoute =
+  (deps: ServiceDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      '/esign/api/auth/individual/face/:flowId',
+      {
+        onRequest: requireClient(deps),
+        schema: {
+          summary: '查询人脸识别认证流程',
+          tags: ['auth'],
+          security: CLIENT_SECURITY,
+          params: Type.Object({ flowId: Type.String({ maxLength: 64 }) }),
+          response: { 200: Envelope(FlowData), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+        },
+      },
+      async (request) =>
+        ok(request, await getFlowForClient(deps, request.client.clientId, request.params.flowId)),
+    );
+  };

@@ -1,0 +1,25 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServiceDeps } from '../../services/deps.js';
+import { checkReady } from '../../services/health.js';
+import { ok } from '../envelope.js';
+
+export const healthRoutes =
+  (deps: ServiceDeps): FastifyPluginAsync =>
+  async (app) => {
+    app.get('/healthz', { schema: { summary: '进程存活检查', tags: ['ops'] } }, async (request) =>
+      ok(request, { status: 'ok' }),
+    );
+    app.get(
+      '/readyz',
+      { schema: { summary: '就绪检查（数据库可达）', tags: ['ops'] } },
+      async (request, reply) => {
+        const ready = await checkReady(deps);
+        if (!ready.ok) {
+          return reply
+            .code(503)
+            .send({ requestId: request.id, responseCode: '503', responseMsg: '服务未就绪', data: ready });
+        }
+        return ok(request, ready);
+      },
+    );
+  };

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServiceDeps } from '../../services/deps.js';
+import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../services/sandbox.js';
+import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
+
+const FAIL_REASONS = ['人脸比对未通过', '活体检测未通过', '用户取消认证'];
+
+function facePage(id: string, view: SandboxPage, error?: string): string {
+  return page(
+    '人脸识别实名认证',
+    `<h1>人脸识别实名认证</h1>
+<div class="card">
+  <div class="row"><span>姓名</span><span data-testid="name">${esc(view.maskedName)}</span></div>
+  <div class="row"><span>身份证号</span><span data-testid="id-number">${esc(view.maskedIdNumber)}</span></div>
+  <div class="row"><span>链接有效期至</span><span>${esc(view.expire.slice(0, 16).replace('T', ' '))}</span></div>
+</div>
+<p class="muted">这是测试环境（沙箱）页面，不会采集真实人脸信息。正式环境中，此处将由 e签宝 进行人脸识别。</p>
+<form method="post" action="/h5/sandbox/${esc(id)}">
+  ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+  <label class="consent"><input type="checkbox" name="consent" value="yes" required>
+    <span>本人同意采集并使用本人的人脸图像，仅用于本次实名身份认证。</span></label>
+  <button class="primary" type="submit" name="result" value="success">开始人脸识别</button>
+  <select name="reason" aria-label="失败原因">${FAIL_REASONS.map((r) => `<option>${esc(r)}</option>`).join('')}</select>
+  <button class="secondary" type="submit" name="result" value="fail">模拟认证失败</button>
+</form>`,
+  );
+}
+
+const unavailable = (status: SandboxPage['status']) =>
+  status === 'SUCCESS'
+    ? messagePage('认证已完成', '✅', ['您已完成实名认证，无需重复操作。'])
+    : messagePage('链接已失效', '⌛', [
+        '该认证链接已过期、已被替代或认证已结束，请联系办理机构获取新的链接。',
+      ]);
+
+/** The sandbox provider's face page: mobile-first, Chinese, masked identity, explicit consent. */
+export const sandboxH5Route =
+  (deps: ServiceDeps): FastifyPluginAsync =>
+  async (app) => {
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 1024 },
+      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/h5/sandbox/:id',
+      { schema: { hide: true } },
+      async (request, reply) => {
+        const view = await getSandboxPage(deps, request.params.id);
+        if (!view)
+          return reply
+            .code(404)
+            .headers(PAGE_HEADERS)
+            .send(messagePage('链接不存在', '❓', ['请联系办理机构获取新的链接。']));
+        if (view.status !== 'PENDING')
+          return reply.code(410).headers(PAGE_HEADERS).send(unavailable(view.status));
+        return reply.headers(PAGE_HEADERS).send(facePage(request.params.id, view));
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: Record<string, string> | undefined }>(
+      '/h5/sandbox/:id',
+      { schema: { hide: true } },
+      async (request, reply) => {
+        const view = await getSandboxPage(deps, request.params.id);
+        if (!view)
+          return reply
+            .code(404)
+            .headers(PAGE_HEADERS)
+            .send(messagePage('链接不存在', '❓', ['请联系办理机构获取新的链接。']));
+        if (view.status !== 'PENDING')
+          return reply.code(410).headers(PAGE_HEADERS).send(unavailable(view.status));
+        const form = request.body ?? {};
+        if (form.consent !== 'yes') {
+          return reply
+            .code(400)
+            .headers(PAGE_HEADERS)
+            .send(facePage(request.params.id, view, '请先阅读并勾选同意人脸信息采集。'));
+        }
+        const success = form.result === 'success';
+        const reason = FAIL_REASONS.includes(form.reason ?? '') ? form.reason : FAIL_REASONS[0];
+        const flowId = await submitSandboxPage(deps, request.params.id, { success, reason });
+        return reply.redirect(`/h5/result/${flowId}`, 303);
+      },
+    );
+  };

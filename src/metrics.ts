@@ -1,0 +1,36 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** One registry per runtime, so tests that start several gateways in one process do not collide. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Histogram({
+      name: 'etc_esign_http_request_duration_seconds',
+      help: 'HTTP requests by route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    flowsStarted: new Counter({
+      name: 'etc_esign_face_requests_total',
+      help: 'Face-authentication requests by outcome (created, reused, verified)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    flowResults: new Counter({
+      name: 'etc_esign_flow_results_total',
+      help: 'Flows reaching a final status',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    balanceExhausted: new Counter({
+      name: 'etc_esign_upstream_balance_exhausted_total',
+      help: 'e签宝 answered 30503107: the prepaid face-authentication balance is exhausted',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

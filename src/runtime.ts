@@ -1,0 +1,60 @@
+import type { Config } from './config.js';
+import { loadKeyRing } from './crypto/keys.js';
+import { PiiCipher } from './crypto/pii.js';
+import type { Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { EsignProvider } from './providers/esign/esign-provider.js';
+import type { FaceProvider } from './providers/provider.js';
+import { SandboxProvider } from './providers/sandbox.js';
+import type { ServiceDeps } from './services/deps.js';
+import { migrateToLatest, openStore } from './store/db.js';
+
+export interface Runtime extends ServiceDeps {
+  close(): Promise<void>;
+}
+
+/** Builds every long-lived part from the config, once; `close` releases them in reverse order. */
+export async function createRuntime(
+  config: Config,
+  logger: Logger,
+  opts: { migrate?: boolean } = {},
+): Promise<Runtime> {
+  const keys = loadKeyRing(config);
+  const cipher = new PiiCipher(keys);
+  const metrics = createMetrics();
+  const now = () => Date.now();
+  const store = openStore(config.database);
+  try {
+    if (opts.migrate !== false) await migrateToLatest(store.db);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  let provider: FaceProvider;
+  if (config.provider === 'esign' && config.esign) {
+    provider = new EsignProvider(config.esign, {
+      logger,
+      onBalanceExhausted: () => metrics.balanceExhausted.inc(),
+    });
+  } else {
+    provider = new SandboxProvider({
+      publicBaseUrl: config.publicBaseUrl,
+      linkTtlMs: config.sandboxLinkTtlMs,
+      accountKey: keys.blindIndex,
+      now,
+    });
+  }
+  return {
+    config,
+    store,
+    cipher,
+    provider,
+    logger,
+    now,
+    metrics,
+    async close() {
+      await provider.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import type { Logger } from './log.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { ensureDefaultClient } from './services/clients.js';
+import { STALE_RESERVATION_MS } from './services/face-start.js';
+import { expireDueFlows } from './services/flows.js';
+
+export interface RunningServer {
+  runtime: Runtime;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Periodic work of one gateway process; each job swallows and logs its own failures. */
+function startJobs(runtime: Runtime): () => void {
+  const timer = setInterval(() => {
+    expireDueFlows(runtime, STALE_RESERVATION_MS).then(
+      (n) => n > 0 && runtime.logger.info({ expired: n }, 'expired pending flows'),
+      (err) => runtime.logger.error({ err }, 'expiry sweep failed'),
+    );
+  }, runtime.config.sweepIntervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  out: (line: string) => void,
+): Promise<RunningServer> {
+  const runtime = await createRuntime(config, logger);
+  const app = await buildApp(runtime);
+  if (config.provider === 'sandbox') {
+    const token = await ensureDefaultClient(runtime);
+    if (token) printBootstrap(out, config, token);
+  }
+  const address = await app.listen({ port: config.port, host: config.host });
+  const stopJobs = startJobs(runtime);
+  logger.info({ address, provider: config.provider, database: config.database.kind }, 'etc-esign listening');
+  let stopping: Promise<void> | null = null;
+  return {
+    runtime,
+    url: address,
+    stop() {
+      stopping ??= (async () => {
+        stopJobs();
+        // Fastify stops accepting and waits for in-flight requests before resolving.
+        await app.close();
+        await runtime.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function printBootstrap(out: (line: string) => void, config: Config, token: string) {
+  const body = JSON.stringify({
+    name: '张三',
+    idNumber: '11010519491231002X',
+    mobile: '13800138000',
+    validPeriod: '2019.01.01-长期',
+  });
+  out('');
+  out('Created client "default" with this access token (shown once, keep it safe):');
+  out(`  ${token}`);
+  out('');
+  out('Try it:');
+  out(
+    `  curl -s -X POST ${config.publicBaseUrl}/esign/api/auth/individual/face -H 'content-type: application/json' -H 'etc-sys-id: E02' -H 'etc-token: ${token}' -d '${body}'`,
+  );
+  out('');
+}

@@ -1,0 +1,17 @@
+import type { Config } from '../config.js';
+import type { PiiCipher } from '../crypto/pii.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { FaceProvider } from '../providers/provider.js';
+import type { Store } from '../store/db.js';
+
+/** Everything a service function needs, built once at start and passed in. */
+export interface ServiceDeps {
+  config: Config;
+  store: Store;
+  cipher: PiiCipher;
+  provider: FaceProvider;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+}

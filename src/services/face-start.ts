@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { randomBase62 } from '../crypto/random.js';
+import { todayInShanghai, type ValidatedPerson, validateFaceRequest } from '../domain/identity/index.js';
+import { AppError, type FieldError, invalid } from '../errors.js';
+import * as flows from '../store/flows.js';
+import * as persons from '../store/persons.js';
+import type { FlowRow, PersonRow } from '../store/schema.js';
+import type { ServiceDeps } from './deps.js';
+import { formatBeijing, sleep } from './time.js';
+
+/** A pending link is handed out again only while it has at least this long left. */
+export const REUSE_MIN_REMAINING_MS = 5 * 60_000;
+/** A reservation older than this belongs to a request that died mid-call; it may be taken over. */
+export const STALE_RESERVATION_MS = 60_000;
+const SHORT_CODE_LENGTH = 12;
+
+export type FaceStartResult =
+  | { outcome: 'verified'; esignAccountId: string }
+  | {
+      outcome: 'reused' | 'created';
+      flowId: string;
+      authUrl: string;
+      originalUrl: string;
+      expire: string;
+      esignAccountId: string | null;
+    };
+
+type Decision = { kind: 'reuse'; flow: FlowRow } | { kind: 'wait' } | { kind: 'reserved'; flow: FlowRow };
+
+/**
+ * Starts face authentication, or answers from what is known: verified persons and still-valid
+ * identical requests never reach the (billed) provider. Concurrent identical requests, in this
+ * process or any other on the same database, produce one provider call: the unique CREATING
+ * reservation decides who calls, the others wait for its link.
+ */
+export async function startFaceAuth(
+  deps: ServiceDeps,
+  clientId: string,
+  body: unknown,
+  schemaErrors: FieldError[] = [],
+): Promise<FaceStartResult> {
+  const checked = validateFaceRequest(body, {
+    today: todayInShanghai(new Date(deps.now())),
+    minAge: deps.config.minAge,
+  });
+  const errors = mergeFieldErrors(schemaErrors, checked.ok ? [] : checked.errors);
+  if (!checked.ok || errors.length > 0) throw invalid(errors);
+  const p = checked.value;
+  const { cipher, store } = deps;
+  const nameIndex = cipher.blindIndex('name', p.name);
+  const fingerprint = cipher.blindIndex(
+    'request',
+    [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000'),
+  );
+
+  let person = await persons.upsertPerson(store.db, {
+    id: randomUUID(),
+    id_index: cipher.blindIndex('id', p.idNumber),
+    name_enc: cipher.encrypt(p.name),
+    id_number_enc: cipher.encrypt(p.idNumber),
+    id_kind: p.idKind,
+    account_id: null,
+    verified_at: null,
+    verified_name_index: null,
+    created_at: deps.now(),
+  });
+
+  const waitUntil = deps.now() + waitBudgetMs(deps);
+  for (let attempt = 0; ; attempt++) {
+    if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
+      return { outcome: 'verified', esignAccountId: person.account_id };
+    }
+    const decision = await decide(deps, clientId, person, p, fingerprint);
+    if (decision.kind === 'reuse') return present(deps, 'reused', decision.flow);
+    if (decision.kind === 'reserved') return callProvider(deps, person, p, decision.flow, nameIndex);
+    if (deps.now() > waitUntil) {
+      throw new AppError('conflict', {
+        detail: 'gave up waiting for a concurrent request for the same person',
+      });
+    }
+    await sleep(Math.min(10 * 1.5 ** attempt, 200));
+    person = (await persons.findPersonById(store.db, person.id)) ?? person;
+  }
+}
+
+const FIELD_ORDER = ['body', 'name', 'idNumber', 'mobile', 'validPeriod'];
+
+/** One error per field: the schema's where it has one, the identity rules' otherwise. */
+function mergeFieldErrors(schema: FieldError[], rules: FieldError[]): FieldError[] {
+  const byField = new Map<string, FieldError>();
+  for (const e of [...schema, ...rules]) if (!byField.has(e.field)) byField.set(e.field, e);
+  const rank = (f: string) => (FIELD_ORDER.includes(f) ? FIELD_ORDER.indexOf(f) : FIELD_ORDER.length);
+  return [...byField.values()].sort((a, b) => rank(a.field) - rank(b.field));
+}
+
+function waitBudgetMs(deps: ServiceDeps): number {
+  const upstream = deps.config.esign ? deps.config.esign.requestTimeoutMs * 2 : 5000;
+  return upstream + 5000;
+}
+
+async function decide(
+  deps: ServiceDeps,
+  clientId: string,
+  person: PersonRow,
+  p: ValidatedPerson,
+  fingerprint: string,
+): Promise<Decision> {
+  const now = deps.now();
+  return deps.store.db.transaction().execute(async (trx) => {
+    const live = await flows.findLiveFlows(trx, clientId, person.id);
+    const pending = live.find((f) => f.status === 'PENDING');
+    if (
+      pending &&
+      pending.fingerprint === fingerprint &&
+      pending.expire_at !== null &&
+      pending.expire_at - now >= REUSE_MIN_REMAINING_MS
+    ) {
+      return { kind: 'reuse', flow: pending };
+    }
+    const creating = live.find((f) => f.status === 'CREATING');
+    if (creating && !(await flows.deleteReservation(trx, creating.id, now - STALE_RESERVATION_MS))) {
+      return { kind: 'wait' };
+    }
+    const row: FlowRow = {
+      id: randomUUID(),
+      client_id: clientId,
+      person_id: person.id,
+      provider: deps.provider.name,
+      provider_flow_id: null,
+      status: 'CREATING',
+      fingerprint,
+      short_code: randomBase62(SHORT_CODE_LENGTH),
+      original_url: null,
+      expire_at: null,
+      name_enc: deps.cipher.encrypt(p.name),
+      mobile_enc: deps.cipher.encrypt(p.mobile),
+      valid_period_enc: deps.cipher.encrypt(p.validPeriod),
+      account_id: null,
+      fail_reason: null,
+      created_at: now,
+      updated_at: now,
+      opened_at: null,
+      completed_at: null,
+    };
+    return (await flows.tryReserveFlow(trx, row)) ? { kind: 'reserved', flow: row } : { kind: 'wait' };
+  });
+}
+
+async function callProvider(
+  deps: ServiceDeps,
+  person: PersonRow,
+  p: ValidatedPerson,
+  reservation: FlowRow,
+  nameIndex: string,
+): Promise<FaceStartResult> {
+  const base = deps.config.publicBaseUrl;
+  let result: Awaited<ReturnType<ServiceDeps['provider']['startFace']>>;
+  try {
+    result = await deps.provider.startFace({
+      flowId: reservation.id,
+      person: {
+        personKey: person.id,
+        name: p.name,
+        idNumber: p.idNumber,
+        mobile: p.mobile,
+        idKind: p.idKind,
+        accountId: person.account_id,
+      },
+      notifyUrl: `${base}/esign/callbacks/esign`,
+      callbackUrl: `${base}/h5/result/${reservation.id}`,
+    });
+  } catch (err) {
+    await flows.deleteReservation(deps.store.db, reservation.id);
+    throw err;
+  }
+
+  const now = deps.now();
+  if (result.kind === 'already-verified') {
+    const accountId = result.accountId;
+    await deps.store.db.transaction().execute(async (trx) => {
+      await persons.markPersonVerified(trx, person.id, { accountId, nameIndex, at: now });
+      await flows.deleteReservation(trx, reservation.id);
+    });
+    return { outcome: 'verified', esignAccountId: accountId };
+  }
+
+  const flow: FlowRow = {
+    ...reservation,
+    status: 'PENDING',
+    provider_flow_id: result.providerFlowId,
+    original_url: result.originalUrl,
+    expire_at: result.expireAt.getTime(),
+    account_id: result.accountId,
+    updated_at: now,
+  };
+  await deps.store.db.transaction().execute(async (trx) => {
+    const activated = await flows.transitionFlow(trx, reservation.id, ['CREATING'], 'PENDING', {
+      provider_flow_id: flow.provider_flow_id,
+      original_url: flow.original_url,
+      expire_at: flow.expire_at,
+      account_id: flow.account_id,
+      updated_at: now,
+    });
+    if (!activated) {
+      throw new AppError('internal', { detail: 'flow reservation vanished while the provider was called' });
+    }
+    await flows.supersedePending(trx, reservation.client_id, person.id, reservation.id, now);
+    if (result.accountId && result.accountId !== person.account_id) {
+      await persons.setPersonAccount(trx, person.id, result.accountId);
+    }
+  });
+  return present(deps, 'created', flow);
+}
+
+function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow): FaceStartResult {
+  return {
+    outcome,
+    flowId: flow.id,
+    authUrl: `${deps.config.publicBaseUrl}/s/${flow.short_code}`,
+    originalUrl: flow.original_url ?? '',
+    expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
+    esignAccountId: flow.account_id,
+  };
+}

@@ -1,0 +1,16 @@
+import * as flows from '../store/flows.js';
+import type { ServiceDeps } from './deps.js';
+import { effectiveStatus } from './flows.js';
+
+export type ShortLinkTarget = { kind: 'redirect'; url: string } | { kind: 'gone' } | { kind: 'unknown' };
+
+/** Resolves `/s/<code>`: records the first open and sends the person on while the flow is pending. */
+export async function openShortLink(deps: ServiceDeps, code: string): Promise<ShortLinkTarget> {
+  if (!/^[0-9A-Za-z]{10,64}$/.test(code)) return { kind: 'unknown' };
+  const flow = await flows.findFlowByShortCode(deps.store.db, code);
+  if (!flow) return { kind: 'unknown' };
+  const now = deps.now();
+  if (effectiveStatus(flow, now) !== 'PENDING' || !flow.original_url) return { kind: 'gone' };
+  if (flow.opened_at === null) await flows.markOpened(deps.store.db, flow.id, now);
+  return { kind: 'redirect', url: flow.original_url };
+}

@@ -1,0 +1,73 @@
+import type { Executor } from './db.js';
+import type { ClientRow, ClientsTable, TokenRow } from './schema.js';
+
+export async function insertClient(ex: Executor, row: ClientsTable): Promise<void> {
+  await ex.insertInto('clients').values(row).execute();
+}
+
+export function findClientByName(ex: Executor, name: string): Promise<ClientRow | undefined> {
+  return ex.selectFrom('clients').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export function listClients(ex: Executor): Promise<ClientRow[]> {
+  return ex.selectFrom('clients').selectAll().orderBy('created_at').orderBy('name').execute();
+}
+
+export async function countClients(ex: Executor): Promise<number> {
+  const row = await ex
+    .selectFrom('clients')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function insertToken(ex: Executor, row: TokenRow): Promise<void> {
+  await ex.insertInto('tokens').values(row).execute();
+}
+
+export function findTokenWithClient(ex: Executor, tokenHash: string) {
+  return ex
+    .selectFrom('tokens')
+    .innerJoin('clients', 'clients.id', 'tokens.client_id')
+    .select([
+      'tokens.id as token_id',
+      'tokens.expires_at',
+      'tokens.revoked_at',
+      'tokens.last_used_at',
+      'clients.id as client_id',
+      'clients.name as client_name',
+      'clients.sys_ids',
+    ])
+    .where('tokens.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export function listTokens(ex: Executor) {
+  return ex
+    .selectFrom('tokens')
+    .innerJoin('clients', 'clients.id', 'tokens.client_id')
+    .select([
+      'tokens.id',
+      'clients.name as client',
+      'tokens.created_at',
+      'tokens.expires_at',
+      'tokens.revoked_at',
+      'tokens.last_used_at',
+    ])
+    .orderBy('tokens.created_at')
+    .execute();
+}
+
+export async function revokeToken(ex: Executor, id: string, at: number): Promise<boolean> {
+  const res = await ex
+    .updateTable('tokens')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function touchToken(ex: Executor, id: string, at: number): Promise<void> {
+  await ex.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+}
