@@ -14,15 +14,22 @@ export interface Runtime extends ServiceDeps {
 }
 
 /** Builds every long-lived part from the config, once; `close` releases them in reverse order. */
+export interface RuntimeOptions {
+  migrate?: boolean;
+  /** Test seams: a controllable clock, and a wrapper around the provider (e.g. to count calls). */
+  now?: () => number;
+  wrapProvider?: (provider: FaceProvider) => FaceProvider;
+}
+
 export async function createRuntime(
   config: Config,
   logger: Logger,
-  opts: { migrate?: boolean } = {},
+  opts: RuntimeOptions = {},
 ): Promise<Runtime> {
   const keys = loadKeyRing(config);
   const cipher = new PiiCipher(keys);
   const metrics = createMetrics();
-  const now = () => Date.now();
+  const now = opts.now ?? (() => Date.now());
   const store = openStore(config.database);
   try {
     if (opts.migrate !== false) await migrateToLatest(store.db);
@@ -44,6 +51,7 @@ export async function createRuntime(
       now,
     });
   }
+  if (opts.wrapProvider) provider = opts.wrapProvider(provider);
   return {
     config,
     store,
