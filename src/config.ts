@@ -28,6 +28,24 @@ export interface Config {
   /** `ENCRYPTION_KEYS`/`BLIND_INDEX_KEY` from the environment; null means "use the key file". */
   keys: { encryption: { id: string; key: Buffer }[]; blindIndex: Buffer } | null;
   shutdownTimeoutMs: number;
+  rateLimits: {
+    /** Requests per second per token. */
+    perToken: number;
+    /** New face flows per person per 24 hours (reused links and verified answers do not count). */
+    newFlowsPerPerson: number;
+    /** Short-link opens per IP per minute. */
+    shortLinkPerIp: number;
+  };
+  reconcileIntervalMs: number;
+  notify: {
+    /** Delay before each attempt, in ms; after the last one fails the delivery is dead. */
+    retryScheduleMs: number[];
+    allowPrivateNetworks: boolean;
+    timeoutMs: number;
+    dispatchIntervalMs: number;
+    /** How long a rotated-out webhook secret still signs alongside the new one. */
+    secretGraceMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -118,6 +136,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sweepIntervalMs = int('SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000);
   const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
 
+  const rateLimits = {
+    perToken: int('RATE_LIMIT_PER_TOKEN', 50, 1, 1_000_000),
+    newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 5, 1, 1_000_000),
+    shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 60, 1, 1_000_000),
+  };
+  const reconcileIntervalMs = int('RECONCILE_INTERVAL_MS', 60_000, 100, 86_400_000);
+  const scheduleRaw = env.NOTIFY_RETRY_SCHEDULE || '0s,5s,5m,30m,2h,5h,10h,10h';
+  const retryScheduleMs = scheduleRaw.split(',').map((part) => parseDuration(part.trim()));
+  if (retryScheduleMs.some((ms) => ms === null) || retryScheduleMs.length === 0) {
+    problems.push(
+      `NOTIFY_RETRY_SCHEDULE must be a comma-separated list like 0s,5s,5m,2h (got "${scheduleRaw}")`,
+    );
+  }
+  const allowPrivate = env.NOTIFY_ALLOW_PRIVATE_NETWORKS ?? 'false';
+  if (!['true', 'false'].includes(allowPrivate))
+    problems.push('NOTIFY_ALLOW_PRIVATE_NETWORKS must be true or false');
+  const notify = {
+    retryScheduleMs: retryScheduleMs.map((ms) => ms ?? 0),
+    allowPrivateNetworks: allowPrivate === 'true',
+    timeoutMs: int('NOTIFY_TIMEOUT_MS', 10_000, 100, 600_000),
+    dispatchIntervalMs: int('NOTIFY_DISPATCH_INTERVAL_MS', 1000, 10, 600_000),
+    secretGraceMs: int('WEBHOOK_SECRET_GRACE_HOURS', 24, 0, 24 * 90) * 3_600_000,
+  };
+
   let keys: Config['keys'] = null;
   if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
     const encryption: { id: string; key: Buffer }[] = [];
@@ -150,5 +192,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs,
     keys,
     shutdownTimeoutMs,
+    rateLimits,
+    reconcileIntervalMs,
+    notify,
   };
+}
+
+/** `90s`, `5m`, `2h`, `1d`, `250ms` → milliseconds; null when malformed. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!m) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
+  return Number(m[1]) * unit;
 }

@@ -1,27 +1,14 @@
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { startJobs } from './jobs.js';
 import type { Logger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { ensureDefaultClient } from './services/clients.js';
-import { STALE_RESERVATION_MS } from './services/face-start.js';
-import { expireDueFlows } from './services/flows.js';
 
 export interface RunningServer {
   runtime: Runtime;
   url: string;
   stop(): Promise<void>;
-}
-
-/** Periodic work of one gateway process; each job swallows and logs its own failures. */
-function startJobs(runtime: Runtime): () => void {
-  const timer = setInterval(() => {
-    expireDueFlows(runtime, STALE_RESERVATION_MS).then(
-      (n) => n > 0 && runtime.logger.info({ expired: n }, 'expired pending flows'),
-      (err) => runtime.logger.error({ err }, 'expiry sweep failed'),
-    );
-  }, runtime.config.sweepIntervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }
 
 export async function startServer(

@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, LogController } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { sendError, toAppError } from './envelope.js';
+import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
@@ -85,5 +86,6 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
   if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));
+  if (deps.provider.name === 'esign') await app.register(esignCallbackRoute(deps));
   return app;
 }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { parseDuration } from '../config.js';
 import { randomBase62 } from '../crypto/random.js';
 import { AppError } from '../errors.js';
 import * as clients from '../store/clients.js';
@@ -122,8 +123,8 @@ export async function ensureDefaultClient(deps: Deps): Promise<string | null> {
 }
 
 export function parseTtl(ttl: string): number {
-  const m = /^(\d+)([smhd])$/.exec(ttl);
-  if (!m) throw new AppError('invalid', { detail: 'ttl must look like 90d, 12h, 30m or 45s' });
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+  const ms = parseDuration(ttl);
+  if (ms === null || ms === 0)
+    throw new AppError('invalid', { detail: 'ttl must look like 90d, 12h, 30m or 45s' });
+  return ms;
 }
