@@ -36,6 +36,8 @@ export interface Config {
     /** Short-link opens per IP per minute. */
     shortLinkPerIp: number;
   };
+  /** Fastify `trustProxy`: false, true, a hop count, or a comma-separated list of proxy addresses. */
+  trustProxy: boolean | number | string;
   reconcileIntervalMs: number;
   notify: {
     /** Delay before each attempt, in ms; after the last one fails the delivery is dead. */
@@ -141,6 +143,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 5, 1, 1_000_000),
     shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 60, 1, 1_000_000),
   };
+  const trustRaw = env.TRUST_PROXY ?? '';
+  const trustProxy: boolean | number | string =
+    trustRaw === '' || trustRaw === 'false'
+      ? false
+      : trustRaw === 'true'
+        ? true
+        : /^\d+$/.test(trustRaw)
+          ? Number(trustRaw)
+          : trustRaw;
   const reconcileIntervalMs = int('RECONCILE_INTERVAL_MS', 60_000, 100, 86_400_000);
   const scheduleRaw = env.NOTIFY_RETRY_SCHEDULE || '0s,5s,5m,30m,2h,5h,10h,10h';
   const retryScheduleMs = scheduleRaw.split(',').map((part) => parseDuration(part.trim()));
@@ -193,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keys,
     shutdownTimeoutMs,
     rateLimits,
+    trustProxy,
     reconcileIntervalMs,
     notify,
   };

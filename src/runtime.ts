@@ -6,6 +6,8 @@ import { createMetrics } from './metrics.js';
 import { EsignProvider } from './providers/esign/esign-provider.js';
 import type { FaceProvider } from './providers/provider.js';
 import { SandboxProvider } from './providers/sandbox.js';
+import { MemoryRateLimiter } from './ratelimit/memory.js';
+import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
 import { migrateToLatest, openStore } from './store/db.js';
 
@@ -52,6 +54,7 @@ export async function createRuntime(
     });
   }
   if (opts.wrapProvider) provider = opts.wrapProvider(provider);
+  const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter();
   return {
     config,
     store,
@@ -60,8 +63,10 @@ export async function createRuntime(
     logger,
     now,
     metrics,
+    rateLimiter,
     async close() {
       await provider.close();
+      await rateLimiter.close();
       await store.close();
     },
   };

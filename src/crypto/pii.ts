@@ -1,6 +1,9 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { KeyRing } from './keys.js';
 
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
 /**
  * Field encryption for personal data: AES-256-GCM with a fresh 12-byte nonce per value. Stored as
  * `<keyId>.<base64url(nonce | ciphertext | tag)>` so a key can be rotated without a rewrite.
@@ -17,7 +20,7 @@ export class PiiCipher {
   }
 
   encrypt(plain: string): string {
-    const nonce = randomBytes(12);
+    const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.active.key, nonce);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return `${this.active.id}.${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')}`;
@@ -28,11 +31,17 @@ export class PiiCipher {
     const key = this.byId.get(stored.slice(0, dot));
     if (dot < 1 || !key) throw new Error('encrypted value uses an unknown key id');
     const raw = Buffer.from(stored.slice(dot + 1), 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(raw.length - 16));
-    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
-      'utf8',
-    );
+    // Too short to hold a whole nonce and a whole tag: without this check the "tag" would be cut
+    // out of the nonce and GCM would accept a tag as short as 4 bytes.
+    if (raw.length < NONCE_BYTES + TAG_BYTES) throw new Error('malformed encrypted value');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, NONCE_BYTES), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    return Buffer.concat([
+      decipher.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
   }
 
   /** Deterministic keyed digest for lookups (blind index); `purpose` keeps digests of different fields apart. */

@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import * as clients from '../store/clients.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { ServiceDeps } from './deps.js';
+import { enforce, SECOND } from './rate-limits.js';
 
 export const SYS_ID = 'E02';
 const TOKEN_LENGTH = 32;
@@ -18,6 +19,7 @@ export interface AuthenticatedClient {
 }
 
 type Deps = Pick<ServiceDeps, 'store' | 'now'>;
+type AuthDeps = Pick<ServiceDeps, 'store' | 'now' | 'config' | 'rateLimiter' | 'logger'>;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -89,7 +91,7 @@ export async function revokeToken(deps: Deps, id: string): Promise<void> {
  * cannot tell an unknown token from a revoked or expired one.
  */
 export async function authenticate(
-  deps: Deps,
+  deps: AuthDeps,
   token: string | undefined,
   sysId: string | undefined,
 ): Promise<AuthenticatedClient> {
@@ -100,6 +102,7 @@ export async function authenticate(
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now))
     throw unauthorized;
   if (!sysId || !row.sys_ids.split(',').includes(sysId)) throw new AppError('forbidden');
+  await enforce(deps, `token:${row.token_id}`, deps.config.rateLimits.perToken, SECOND);
   if (row.last_used_at === null || row.last_used_at < now - TOUCH_INTERVAL_MS) {
     await clients.touchToken(deps.store.db, row.token_id, now);
   }

@@ -3,6 +3,7 @@ import type { PiiCipher } from '../crypto/pii.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FaceProvider } from '../providers/provider.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { Store } from '../store/db.js';
 
 /** Everything a service function needs, built once at start and passed in. */
@@ -13,5 +14,6 @@ export interface ServiceDeps {
   provider: FaceProvider;
   logger: Logger;
   metrics: Metrics;
+  rateLimiter: RateLimiter;
   now: () => number;
 }

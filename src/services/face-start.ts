@@ -6,6 +6,7 @@ import * as flows from '../store/flows.js';
 import * as persons from '../store/persons.js';
 import type { FlowRow, PersonRow } from '../store/schema.js';
 import type { ServiceDeps } from './deps.js';
+import { DAY, enforce } from './rate-limits.js';
 import { formatBeijing, sleep } from './time.js';
 
 /** A pending link is handed out again only while it has at least this long left. */
@@ -156,6 +157,14 @@ async function callProvider(
   const base = deps.config.publicBaseUrl;
   let result: Awaited<ReturnType<ServiceDeps['provider']['startFace']>>;
   try {
+    // Billed flows per person are capped; only this path (a new flow) counts, not reuse or verified.
+    await enforce(
+      deps,
+      `person:${person.id}`,
+      deps.config.rateLimits.newFlowsPerPerson,
+      DAY,
+      '该用户发起认证次数过多，请24小时后再试',
+    );
     result = await deps.provider.startFace({
       flowId: reservation.id,
       person: {

@@ -1,11 +1,19 @@
 import * as flows from '../store/flows.js';
 import type { ServiceDeps } from './deps.js';
 import { effectiveStatus } from './flows.js';
+import { hit, MINUTE } from './rate-limits.js';
 
-export type ShortLinkTarget = { kind: 'redirect'; url: string } | { kind: 'gone' } | { kind: 'unknown' };
+export type ShortLinkTarget =
+  | { kind: 'redirect'; url: string }
+  | { kind: 'gone' }
+  | { kind: 'unknown' }
+  | { kind: 'rate_limited'; retryAfterSec: number };
 
 /** Resolves `/s/<code>`: records the first open and sends the person on while the flow is pending. */
-export async function openShortLink(deps: ServiceDeps, code: string): Promise<ShortLinkTarget> {
+export async function openShortLink(deps: ServiceDeps, code: string, ip: string): Promise<ShortLinkTarget> {
+  // Per IP, so guessing codes from one address is slow; checked before the code is even parsed.
+  const rate = await hit(deps, `ip:${ip}`, deps.config.rateLimits.shortLinkPerIp, MINUTE);
+  if (!rate.allowed) return { kind: 'rate_limited', retryAfterSec: rate.retryAfterSec };
   if (!/^[0-9A-Za-z]{10,64}$/.test(code)) return { kind: 'unknown' };
   const flow = await flows.findFlowByShortCode(deps.store.db, code);
   if (!flow) return { kind: 'unknown' };

@@ -31,6 +31,8 @@ export async function startGateway(
     db?: TestDatabase;
     env?: Record<string, string>;
     wrapProvider?: (p: FaceProvider) => FaceProvider;
+    /** Time stands still unless the test advances it (rate-limit windows become deterministic). */
+    frozenClock?: boolean;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = tempDir('gw');
@@ -61,8 +63,9 @@ export async function startGateway(
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
+  const frozenAt = Date.now();
   const runtime = await createRuntime(config, logger, {
-    now: () => Date.now() + offset,
+    now: opts.frozenClock ? () => frozenAt + offset : () => Date.now() + offset,
     wrapProvider: (p) => counting(opts.wrapProvider ? opts.wrapProvider(p) : p),
   });
   const app = await buildApp(runtime);

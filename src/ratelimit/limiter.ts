@@ -1,0 +1,18 @@
+/**
+ * Sliding-window rate limiting: at most `limit` hits per `windowMs` for a key. One interface,
+ * two implementations: in process memory (one gateway) and Redis (shared by every gateway).
+ */
+export interface RateDecision {
+  allowed: boolean;
+  /** Whole seconds until a hit would be allowed again (0 when allowed). */
+  retryAfterSec: number;
+}
+
+export interface RateLimiter {
+  /** Records a hit for `key` at `now` if it fits in the window; says whether it did. */
+  hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
+  close(): Promise<void>;
+}
+
+export const retryAfter = (oldestHit: number, windowMs: number, now: number) =>
+  Math.max(1, Math.ceil((oldestHit + windowMs - now) / 1000));

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { type RateDecision, type RateLimiter, retryAfter } from './limiter.js';
+
+/**
+ * Shared limiter: one sorted set of hit times per key, pruned, counted and added to in one Lua
+ * script so concurrent gateways cannot both take the last slot.
+ */
+const SCRIPT = `
+local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2])}
+end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, window)
+return {1, now}
+`;
+
+export class RedisRateLimiter implements RateLimiter {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(url: string, prefix = 'etc-esign:rl:') {
+    // Fail fast instead of queueing forever: a request waits for Redis at most this long.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
+    this.prefix = prefix;
+  }
+
+  async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const member = `${now}-${randomBytes(6).toString('hex')}`;
+    const [ok, t] = (await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member)) as [
+      number,
+      number,
+    ];
+    return ok === 1
+      ? { allowed: true, retryAfterSec: 0 }
+      : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
+import { person } from '../support/people.js';
+import { flushRedisPrefix, redisAvailable, TEST_REDIS_URL } from '../support/redis.js';
+
+const limiters = [
+  ['memory', null],
+  ...((await redisAvailable()) ? [['redis', 'redis://127.0.0.1:6379']] : []),
+] as const;
+
+describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    if (redisUrl) await flushRedisPrefix();
+    gw = await startGateway({
+      env: {
+        RATE_LIMIT_PER_TOKEN: '5',
+        RATE_LIMIT_NEW_FLOWS_PER_PERSON: '2',
+        RATE_LIMIT_SHORT_LINK_PER_IP: '3',
+        ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      },
+      frozenClock: true,
+    });
+  });
+  afterAll(async () => gw?.close());
+
+  it('allows RATE_LIMIT_PER_TOKEN requests per second per token, then answers 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof api>> | undefined;
+    for (let i = 0; i < 8; i++) {
+      const r = await api(gw, 'GET', `${FACE}/00000000-0000-4000-8000-00000000000${i}`);
+      statuses.push(r.status);
+      if (r.status === 429) limited = r;
+    }
+    expect(statuses).toEqual([404, 404, 404, 404, 404, 429, 429, 429]);
+    expect(limited?.headers.get('retry-after')).toBe('1');
+    expect(limited?.body).toEqual({
+      requestId: limited?.headers.get('x-request-id'),
+      responseCode: '429',
+      responseMsg: '请求过于频繁，请稍后重试',
+      data: null,
+    });
+    const other = await gw.newClient(`rl-other-${_name}`);
+    expect((await api({ url: gw.url, token: other }, 'GET', `${FACE}/x`)).status).toBe(404);
+    gw.advance(1001);
+    expect((await api(gw, 'GET', `${FACE}/x`)).status).toBe(404);
+  });
+
+  it('caps new flows per person per 24 hours; reused links and verified answers do not count', async () => {
+    gw.advance(2000);
+    const p = person(9100 + (redisUrl ? 1 : 0));
+    const a = await api(gw, 'POST', FACE, p);
+    expect(a.status).toBe(200);
+    expect((await api(gw, 'POST', FACE, p)).body.data.flowId).toBe(a.body.data.flowId);
+    gw.advance(2000);
+    const b = await api(gw, 'POST', FACE, { ...p, mobile: '13600000001' });
+    expect(b.status).toBe(200);
+    gw.advance(2000);
+    const c = await api(gw, 'POST', FACE, { ...p, mobile: '13600000002' });
+    expect(c.status).toBe(429);
+    expect(c.body.responseMsg).toBe('该用户发起认证次数过多，请24小时后再试');
+    expect(Number(c.headers.get('retry-after'))).toBe(24 * 3600 - 4);
+    // The refused attempt left the previous link intact.
+    expect((await api(gw, 'GET', `${FACE}/${b.body.data.flowId}`)).body.data.status).toBe('PENDING');
+    gw.advance(24 * 3600_000);
+    gw.advance(2000);
+    expect((await api(gw, 'POST', FACE, { ...p, mobile: '13600000003' })).status).toBe(200);
+  });
+
+  it('limits short-link opens per IP with a Chinese 429 page', async () => {
+    gw.advance(60_000);
+    const statuses = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push((await fetch(`${gw.url}/s/AAAAAAAAAAAA`, { redirect: 'manual' })).status);
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    const res = await fetch(`${gw.url}/s/AAAAAAAAAAAA`, { redirect: 'manual' });
+    expect(res.headers.get('retry-after')).toBe('60');
+    expect(await res.text()).toContain('访问过于频繁');
+  });
+});
