@@ -3,10 +3,10 @@ import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js
 import { person } from '../support/people.js';
 import { flushRedisPrefix, redisAvailable, TEST_REDIS_URL } from '../support/redis.js';
 
-const limiters = [
+const limiters: [string, string | null][] = [
   ['memory', null],
-  ...((await redisAvailable()) ? [['redis', 'redis://127.0.0.1:6379']] : []),
-] as const;
+  ...((await redisAvailable()) ? [['redis', TEST_REDIS_URL] as [string, string]] : []),
+];
 
 describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => {
   let gw: TestGateway;
