@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { FakeEsign } from '../../src/fake-esign/server.js';
+import { createLogger } from '../../src/log.js';
+import { createRuntime } from '../../src/runtime.js';
+import { createClient, createToken } from '../../src/services/clients.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/databases.js';
+import { sharedKeysEnv, startFake } from '../support/esign.js';
+import { api, FACE } from '../support/gateway.js';
+import { recordSecret, tempDir } from '../support/paths.js';
+import { person } from '../support/people.js';
+import { type GatewayProcess, spawnGateway } from '../support/process.js';
+import { flushRedisPrefix, redisAvailable, TEST_REDIS_URL } from '../support/redis.js';
+
+const ready = (await postgresAvailable()) && (await redisAvailable());
+if (!ready) console.log('PostgreSQL or Redis unreachable: skipping the three-process tests');
+
+describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and one Redis', () => {
+  let db: TestDatabase;
+  let fake: FakeEsign;
+  const gateways: GatewayProcess[] = [];
+  let token: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    await flushRedisPrefix();
+    db = await createTestDatabase('postgres');
+    const upstream = await startFake(50);
+    fake = upstream.fake;
+    env = {
+      ...upstream.env,
+      ...sharedKeysEnv(),
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      RATE_LIMIT_PER_TOKEN: '100000',
+      RATE_LIMIT_NEW_FLOWS_PER_PERSON: '3',
+    };
+    // The first process migrates; the other two start against the migrated schema.
+    gateways.push(await spawnGateway(env));
+    gateways.push(...(await Promise.all([spawnGateway(env), spawnGateway(env)])));
+    const rt = await createRuntime(loadConfig({ ...env, DATA_DIR: tempDir('mp') }), createLogger('silent'));
+    try {
+      await createClient(rt, 'issuer');
+      token = (await createToken(rt, 'issuer', null)).token;
+      recordSecret(token);
+    } finally {
+      await rt.close();
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop('SIGKILL')));
+    await fake?.close();
+    await db?.drop();
+  });
+
+  const via = (i: number) => ({ url: (gateways[i % gateways.length] as GatewayProcess).url, token });
+
+  it('50 concurrent identical requests across the three processes get one flow and one upstream call', async () => {
+    const p = person(20_000);
+    const before = fake.faceCalls;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => api(via(i), 'POST', FACE, p)));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    const flowIds = new Set(results.map((r) => r.body.data.flowId));
+    expect(flowIds.size).toBe(1);
+    expect(new Set(results.map((r) => r.body.data.authUrl)).size).toBe(1);
+    expect(fake.faceCalls - before).toBe(1);
+  });
+
+  it('50 concurrent requests for 50 different persons all succeed with 50 flows', async () => {
+    const before = fake.faceCalls;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => api(via(i), 'POST', FACE, person(20_100 + i))),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(new Set(results.map((r) => r.body.data.flowId)).size).toBe(50);
+    expect(fake.faceCalls - before).toBe(50);
+  });
+
+  it('enforces one per-person limit together through Redis', async () => {
+    const p = person(20_300);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await api(via(i), 'POST', FACE, { ...p, mobile: `1350000000${i}` })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+  });
+
+  it('on SIGTERM finishes the request in flight, then exits 0', async () => {
+    fake.latencyMs = 1500;
+    const last = gateways.pop() as GatewayProcess;
+    const inFlight = api({ url: last.url, token }, 'POST', FACE, person(20_400));
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = last.stop('SIGTERM');
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body.data.message).toBe('success');
+    expect(await exit).toBe(0);
+    await expect(fetch(`${last.url}/healthz`)).rejects.toThrow();
+    fake.latencyMs = 50;
+  });
+});
