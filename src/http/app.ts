@@ -10,6 +10,7 @@ import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { resultPageRoute } from './routes/result-page.js';
 import { sandboxH5Route } from './routes/sandbox-h5.js';
 import { shortLinkRoute } from './routes/short-link.js';
@@ -46,6 +47,11 @@ export async function buildApp(deps: ServiceDeps) {
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the concrete URL: short-link codes are capabilities.
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     request.log.info(
       {
         method: request.method,
@@ -88,6 +94,7 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes(deps));
+  await app.register(metricsRoute(deps.metrics));
   await app.register(faceStartRoute(deps));
   await app.register(faceQueryRoute(deps));
   await app.register(shortLinkRoute(deps));

@@ -71,6 +71,15 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
     });
   });
 
+  it('20 concurrent identical requests make exactly one flow and one provider call', async () => {
+    const p = next();
+    const before = gw.startCalls();
+    const results = await Promise.all(Array.from({ length: 20 }, () => api(gw, 'POST', FACE, p)));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(new Set(results.map((r) => r.body.data.flowId)).size).toBe(1);
+    expect(gw.startCalls() - before).toBe(1);
+  });
+
   it('gives the same person the same e签宝 account id on every verification', async () => {
     const p = next();
     const { completeSandboxFlow } = await import('../../src/services/sandbox.js');

@@ -52,6 +52,7 @@ export const faceStartRoute =
           ? fieldErrorsFromSchema(request.validationError.validation)
           : [];
         const r = await startFaceAuth(deps, request.client.clientId, request.body, schemaErrors);
+        deps.metrics.flowsStarted.inc({ outcome: r.outcome });
         if (r.outcome === 'verified') {
           return ok(request, {
             authUrl: '',
