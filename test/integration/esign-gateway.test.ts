@@ -1,23 +1,27 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeEsign } from '../../src/fake-esign/server.js';
+import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
 import { startFake } from '../support/esign.js';
 import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
 import { person } from '../support/people.js';
 
-describe('the gateway with PROVIDER=esign against the fake e签宝', () => {
+describe.each(await storeKinds())('the gateway with PROVIDER=esign against the fake e签宝 on %s', (kind) => {
   let fake: FakeEsign;
   let gw: TestGateway;
-  let seed = 30_000;
+  let db: TestDatabase;
+  let seed = kind === 'sqlite' ? 30_000 : 31_000;
   const next = () => person(seed++);
 
   beforeAll(async () => {
     const upstream = await startFake();
     fake = upstream.fake;
-    gw = await startGateway({ env: { ...upstream.env, ESIGN_REQUEST_TIMEOUT_MS: '800' } });
+    db = await createTestDatabase(kind);
+    gw = await startGateway({ db, env: { ...upstream.env, ESIGN_REQUEST_TIMEOUT_MS: '800' } });
   });
   afterAll(async () => {
     await gw?.close();
     await fake?.close();
+    await db?.drop();
   });
   beforeEach(() => {
     fake.script.clear();
