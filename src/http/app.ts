@@ -42,8 +42,17 @@ export async function buildApp(deps: ServiceDeps) {
   // JSON only: Fastify would otherwise accept text/plain bodies as strings.
   app.removeContentTypeParser('text/plain');
 
+  // While shutting down, answers carry `Connection: close` so keep-alive sockets end with the
+  // request in flight instead of holding the close open until the client's idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the concrete URL: short-link codes are capabilities.

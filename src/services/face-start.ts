@@ -109,15 +109,8 @@ async function decide(
   const now = deps.now();
   return deps.store.db.transaction().execute(async (trx) => {
     const live = await flows.findLiveFlows(trx, clientId, person.id);
-    const pending = live.find((f) => f.status === 'PENDING');
-    if (
-      pending &&
-      pending.fingerprint === fingerprint &&
-      pending.expire_at !== null &&
-      pending.expire_at - now >= REUSE_MIN_REMAINING_MS
-    ) {
-      return { kind: 'reuse', flow: pending };
-    }
+    const pending = findReusable(live, fingerprint, now);
+    if (pending) return { kind: 'reuse', flow: pending };
     const creating = live.find((f) => f.status === 'CREATING');
     if (creating && !(await flows.deleteReservation(trx, creating.id, now - STALE_RESERVATION_MS))) {
       return { kind: 'wait' };
@@ -143,8 +136,26 @@ async function decide(
       opened_at: null,
       completed_at: null,
     };
-    return (await flows.tryReserveFlow(trx, row)) ? { kind: 'reserved', flow: row } : { kind: 'wait' };
+    if (!(await flows.tryReserveFlow(trx, row))) return { kind: 'wait' };
+    // Our first read may predate a concurrent request that reserved, called the provider and
+    // activated its flow before our insert: holding the reservation now, read again.
+    const reusable = findReusable(await flows.findLiveFlows(trx, clientId, person.id), fingerprint, now);
+    if (reusable) {
+      await flows.deleteReservation(trx, row.id);
+      return { kind: 'reuse', flow: reusable };
+    }
+    return { kind: 'reserved', flow: row };
   });
+}
+
+function findReusable(live: FlowRow[], fingerprint: string, now: number): FlowRow | undefined {
+  return live.find(
+    (f) =>
+      f.status === 'PENDING' &&
+      f.fingerprint === fingerprint &&
+      f.expire_at !== null &&
+      f.expire_at - now >= REUSE_MIN_REMAINING_MS,
+  );
 }
 
 async function callProvider(

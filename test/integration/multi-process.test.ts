@@ -32,6 +32,8 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
       ...sharedKeysEnv(),
       DATABASE_URL: db.url,
       REDIS_URL: TEST_REDIS_URL,
+      // One public address in front of all three, as behind a load balancer.
+      PUBLIC_BASE_URL: 'https://esign.issuer.example',
       RATE_LIMIT_PER_TOKEN: '100000',
       RATE_LIMIT_NEW_FLOWS_PER_PERSON: '3',
     };
@@ -64,6 +66,7 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
     const flowIds = new Set(results.map((r) => r.body.data.flowId));
     expect(flowIds.size).toBe(1);
     expect(new Set(results.map((r) => r.body.data.authUrl)).size).toBe(1);
+    expect(results[0]?.body.data.authUrl).toMatch(/^https:\/\/esign\.issuer\.example\/s\/[0-9A-Za-z]{12}$/);
     expect(fake.faceCalls - before).toBe(1);
   });
 
