@@ -4,7 +4,6 @@ import { AppError } from './errors.js';
 import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
 import { createLogger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { startServer } from './server.js';
 import {
   createClient,
   createToken,
@@ -12,8 +11,11 @@ import {
   listTokens,
   parseTtl,
   revokeToken,
+  rotateWebhookSecret,
+  updateClientNotifyUrl,
 } from './services/clients.js';
 import { describeFlow } from './services/flows.js';
+import { listDeliveries, redeliver } from './services/notifications.js';
 import { completeSandboxFlow } from './services/sandbox.js';
 import { migrateToLatest, openStore } from './store/db.js';
 import { findFlowById } from './store/flows.js';
@@ -62,6 +64,8 @@ export function buildCli(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
+      // Loaded here, not at the top: the HTTP stack would slow every other command's start.
+      const { startServer } = await import('./server.js');
       const server = await startServer(config, logger, out);
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down');
@@ -100,9 +104,26 @@ export function buildCli(): Command {
   client
     .command('create <name>')
     .option('--notify-url <url>', 'where result notifications are sent')
-    .description('create a client; prints it as JSON')
+    .description('create a client; prints it as JSON (with a notify URL: its webhookSecret, shown once)')
     .action((name: string, opts: { notifyUrl?: string }) =>
       withRuntime(async (rt) => out(JSON.stringify(await createClient(rt, name, opts)))),
+    );
+  client
+    .command('update <name>')
+    .requiredOption('--notify-url <url>', 'where result notifications are sent')
+    .description(
+      'set the notify URL (re-enables an endpoint disabled by 410); prints JSON, with a webhookSecret if the client had none',
+    )
+    .action((name: string, opts: { notifyUrl: string }) =>
+      withRuntime(async (rt) => out(JSON.stringify(await updateClientNotifyUrl(rt, name, opts.notifyUrl)))),
+    );
+  client
+    .command('rotate-secret <name>')
+    .description(
+      'replace the webhook secret; prints the new one as JSON (the old one keeps signing for WEBHOOK_SECRET_GRACE_HOURS)',
+    )
+    .action((name: string) =>
+      withRuntime(async (rt) => out(JSON.stringify(await rotateWebhookSecret(rt, name)))),
     );
   client
     .command('list')
@@ -114,7 +135,10 @@ export function buildCli(): Command {
             name: c.name,
             id: c.id,
             sysIds: c.sysIds.join(','),
-            notifyUrl: c.notifyUrl ?? '-',
+            notifyUrl:
+              c.notifyUrl === null
+                ? '-'
+                : `${c.notifyUrl}${c.notifyDisabledAt === null ? '' : ' (disabled: 410)'}`,
             created: iso(c.createdAt),
           })),
         ),
@@ -179,6 +203,45 @@ export function buildCli(): Command {
             2,
           ),
         );
+      }),
+    );
+
+  const delivery = program.command('delivery').description('notifications to clients');
+  delivery
+    .command('list')
+    .option('--failed', 'only dead deliveries and pending ones whose last attempt failed')
+    .option('--client <name>', 'only this client')
+    .option('--limit <n>', 'at most this many, newest first', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+      return n;
+    })
+    .description('list notification deliveries')
+    .action((opts: { failed?: boolean; client?: string; limit?: number }) =>
+      withRuntime(async (rt) =>
+        table(
+          (await listDeliveries(rt, opts)).map((d) => ({
+            id: d.id,
+            client: d.client,
+            flow: d.flowId,
+            type: d.type,
+            status: d.status,
+            attempts: String(d.attempts),
+            next: iso(d.nextAttemptAt),
+            lastStatus: d.lastStatus === null ? '-' : String(d.lastStatus),
+            lastError: d.lastError ?? '-',
+            created: iso(d.createdAt),
+          })),
+        ),
+      ),
+    );
+  delivery
+    .command('redeliver <id>')
+    .description('send a delivery again from the start of the retry schedule, with the same webhook-id')
+    .action((id: string) =>
+      withRuntime(async (rt) => {
+        await redeliver(rt, id);
+        out(`queued ${id}`);
       }),
     );
 

@@ -1,15 +1,71 @@
+import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { STALE_RESERVATION_MS } from './services/face-start.js';
 import { expireDueFlows } from './services/flows.js';
+import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications-dispatch.js';
+import { reconcileFlows } from './services/reconcile.js';
+import { Wakeup } from './services/wakeup.js';
 
-/** Periodic work of one gateway process; each job swallows and logs its own failures. */
-export function startJobs(runtime: Runtime): () => void {
-  const timer = setInterval(() => {
-    expireDueFlows(runtime, STALE_RESERVATION_MS).then(
-      (n) => n > 0 && runtime.logger.info({ expired: n }, 'expired pending flows'),
-      (err) => runtime.logger.error({ err }, 'expiry sweep failed'),
-    );
-  }, runtime.config.sweepIntervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+/**
+ * Periodic work of one gateway process: the expiry sweep, reconciliation with the provider and the
+ * notification dispatcher. Each loop runs once at start (so a restarted process picks up what a
+ * crashed one left), then every interval; the dispatcher also wakes when a status change in this
+ * process queued a notification. Each loop logs and survives its own failures.
+ *
+ * The returned function stops the loops and resolves once their current pass has finished;
+ * in-flight notification attempts are aborted and handed back uncounted.
+ */
+export function startJobs(runtime: Runtime): () => Promise<void> {
+  const { config, logger } = runtime;
+  const stop = new AbortController();
+  const sender = createWebhookSender({
+    allowPrivateNetworks: config.notify.allowPrivateNetworks,
+    timeoutMs: config.notify.timeoutMs,
+  });
+
+  /** `pass` returns how long to sleep before the next pass, or nothing for the full interval. */
+  const loop = async (
+    name: string,
+    intervalMs: number,
+    wakeup: Wakeup,
+    pass: () => Promise<number | undefined>,
+  ) => {
+    while (!stop.signal.aborted) {
+      let sleepMs = intervalMs;
+      try {
+        sleepMs = (await pass()) ?? intervalMs;
+      } catch (err) {
+        logger.error({ err, job: name }, 'job pass failed');
+      }
+      await wakeup.wait(sleepMs, stop.signal);
+    }
+  };
+
+  const loops = [
+    loop('expiry', config.sweepIntervalMs, new Wakeup(), async () => {
+      const n = await expireDueFlows(runtime, STALE_RESERVATION_MS, stop.signal);
+      if (n > 0) logger.info({ expired: n }, 'expired pending flows');
+      return undefined;
+    }),
+    loop('reconcile', config.reconcileIntervalMs, new Wakeup(), async () => {
+      const summary = await reconcileFlows(runtime, stop.signal);
+      const { success = 0, failed = 0, expired = 0, error = 0 } = summary;
+      if (success + failed + expired + error > 0) logger.info({ summary }, 'reconciled pending flows');
+      return undefined;
+    }),
+    loop('dispatch', config.notify.dispatchIntervalMs, runtime.dispatcherWakeup, async () => {
+      await dispatchDueDeliveries(runtime, sender, stop.signal);
+      return dispatcherSleepMs(runtime, config.notify.dispatchIntervalMs);
+    }),
+  ];
+
+  let stopped: Promise<void> | null = null;
+  return () => {
+    stopped ??= (async () => {
+      stop.abort();
+      await Promise.all(loops);
+      await sender.close();
+    })();
+    return stopped;
+  };
 }

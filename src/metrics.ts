@@ -1,9 +1,11 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per runtime, so tests that start several gateways in one process do not collide. */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  /** Read at scrape time from the database, so every process reports the shared outbox. */
+  let oldestPendingSource: (() => Promise<number>) | null = null;
   return {
     registry,
     httpRequests: new Histogram({
@@ -30,6 +32,35 @@ export function createMetrics() {
       help: 'e签宝 answered 30503107: the prepaid face-authentication balance is exhausted',
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: 'etc_esign_webhook_deliveries_total',
+      help: 'Notification attempts to clients by outcome (delivered, retrying, dead, disabled)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookOldestPending: new Gauge({
+      name: 'etc_esign_webhook_oldest_pending_seconds',
+      help: 'Age of the oldest notification not yet delivered (0 when none waits)',
+      registers: [registry],
+      async collect() {
+        if (!oldestPendingSource) return;
+        try {
+          this.set(await oldestPendingSource());
+        } catch {
+          // An unreachable database must not break the scrape; readiness reports it.
+        }
+      },
+    }),
+    reconcileChecks: new Counter({
+      name: 'etc_esign_reconcile_checks_total',
+      help: 'Provider status queries by reconciliation, by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    /** Sets where the oldest-pending gauge reads from (the runtime, once the store is open). */
+    measureOldestPendingWith(source: () => Promise<number>): void {
+      oldestPendingSource = source;
+    },
   };
 }
 

@@ -9,6 +9,8 @@ import { SandboxProvider } from './providers/sandbox.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
+import { oldestPendingDeliveryAge } from './services/notifications.js';
+import { Wakeup } from './services/wakeup.js';
 import { migrateToLatest, openStore } from './store/db.js';
 
 export interface Runtime extends ServiceDeps {
@@ -54,6 +56,7 @@ export async function createRuntime(
     });
   }
   if (opts.wrapProvider) provider = opts.wrapProvider(provider);
+  metrics.measureOldestPendingWith(() => oldestPendingDeliveryAge({ store, now }));
   const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter();
   return {
     config,
@@ -64,6 +67,7 @@ export async function createRuntime(
     now,
     metrics,
     rateLimiter,
+    dispatcherWakeup: new Wakeup(),
     async close() {
       await provider.close();
       await rateLimiter.close();

@@ -31,7 +31,7 @@ export async function startServer(
     url: address,
     stop() {
       stopping ??= (async () => {
-        stopJobs();
+        await stopJobs();
         // Fastify stops accepting and waits for in-flight requests before resolving.
         await app.close();
         await runtime.close();

@@ -28,6 +28,11 @@ export async function buildApp(deps: ServiceDeps) {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
+    // Malformed URLs (bad percent-encoding) are answered before any hook runs: give them the envelope too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendError(request, reply, new AppError('invalid', { userMessage: '请求地址无效', cause: error }));
+    },
     // Client IPs (short-link limits) come from X-Forwarded-For only behind a configured proxy.
     trustProxy:
       typeof deps.config.trustProxy === 'number'

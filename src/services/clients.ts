@@ -2,8 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { parseDuration } from '../config.js';
 import { randomBase62 } from '../crypto/random.js';
 import { AppError } from '../errors.js';
+import { checkNotifyUrl } from '../notify/address-policy.js';
+import { generateWebhookSecret } from '../notify/signing.js';
 import * as clients from '../store/clients.js';
 import { isUniqueViolation } from '../store/db.js';
+import type { ClientRow } from '../store/schema.js';
 import type { ServiceDeps } from './deps.js';
 import { enforce, SECOND } from './rate-limits.js';
 
@@ -19,22 +22,33 @@ export interface AuthenticatedClient {
 }
 
 type Deps = Pick<ServiceDeps, 'store' | 'now'>;
+/** Creating and configuring clients also checks notify URLs and encrypts webhook secrets. */
+type ConfigDeps = Pick<ServiceDeps, 'store' | 'now' | 'cipher' | 'config'>;
 type AuthDeps = Pick<ServiceDeps, 'store' | 'now' | 'config' | 'rateLimiter' | 'logger'>;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export async function createClient(deps: Deps, name: string, opts: { notifyUrl?: string } = {}) {
+/**
+ * Creates a client. With a notify URL it also gets a webhook secret, returned here once (as
+ * `webhookSecret`) and stored only encrypted.
+ */
+export async function createClient(deps: ConfigDeps, name: string, opts: { notifyUrl?: string } = {}) {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
     throw new AppError('invalid', { detail: 'client name must be 1-64 of [A-Za-z0-9_.-]' });
   }
+  const notifyUrl = opts.notifyUrl === undefined ? null : await validNotifyUrl(deps, opts.notifyUrl);
+  const secret = notifyUrl === null ? null : generateWebhookSecret();
   const row = {
     id: randomUUID(),
     name,
     sys_ids: SYS_ID,
-    notify_url: opts.notifyUrl ?? null,
-    webhook_secret_enc: null,
+    notify_url: notifyUrl,
+    webhook_secret_enc: secret === null ? null : deps.cipher.encrypt(secret),
+    webhook_secret_prev_enc: null,
+    webhook_secret_prev_until: null,
+    notify_disabled_at: null,
     created_at: deps.now(),
   };
   try {
@@ -43,7 +57,71 @@ export async function createClient(deps: Deps, name: string, opts: { notifyUrl?:
     if (isUniqueViolation(err)) throw new AppError('conflict', { detail: `client "${name}" already exists` });
     throw err;
   }
-  return { id: row.id, name, sysIds: [SYS_ID], notifyUrl: row.notify_url, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name,
+    sysIds: [SYS_ID],
+    notifyUrl: row.notify_url,
+    createdAt: row.created_at,
+    ...(secret === null ? {} : { webhookSecret: secret }),
+  };
+}
+
+/**
+ * Sets a client's notify URL and re-enables an endpoint that a 410 disabled. A client that had no
+ * webhook secret gets one, returned here once; an existing secret is kept and not shown again
+ * (`client rotate-secret` replaces it).
+ */
+export async function updateClientNotifyUrl(deps: ConfigDeps, name: string, notifyUrl: string) {
+  const client = await clients.findClientByName(deps.store.db, name);
+  if (!client) throw new AppError('not_found', { detail: `no client named "${name}"` });
+  const url = await validNotifyUrl(deps, notifyUrl);
+  const secret = client.webhook_secret_enc === null ? generateWebhookSecret() : null;
+  await clients.updateClientNotify(deps.store.db, client.id, {
+    notify_url: url,
+    notify_disabled_at: null,
+    ...(secret === null ? {} : { webhook_secret_enc: deps.cipher.encrypt(secret) }),
+  });
+  return { id: client.id, name, notifyUrl: url, ...(secret === null ? {} : { webhookSecret: secret }) };
+}
+
+/**
+ * Replaces a client's webhook secret. The old one keeps signing beside the new one (two signatures
+ * in `webhook-signature`) for WEBHOOK_SECRET_GRACE_HOURS, so the client can switch without losing
+ * a notification.
+ */
+export async function rotateWebhookSecret(deps: ConfigDeps, name: string) {
+  const client = await clients.findClientByName(deps.store.db, name);
+  if (!client) throw new AppError('not_found', { detail: `no client named "${name}"` });
+  const secret = generateWebhookSecret();
+  const now = deps.now();
+  const graceUntil = client.webhook_secret_enc === null ? null : now + deps.config.notify.secretGraceMs;
+  await clients.updateClientNotify(deps.store.db, client.id, {
+    webhook_secret_enc: deps.cipher.encrypt(secret),
+    webhook_secret_prev_enc: graceUntil === null ? null : client.webhook_secret_enc,
+    webhook_secret_prev_until: graceUntil,
+  });
+  return { id: client.id, name, webhookSecret: secret, previousSecretValidUntil: graceUntil };
+}
+
+/** The secrets that sign a notification now: the current one, and the previous one in its grace period. */
+export function signingSecrets(deps: Pick<ServiceDeps, 'cipher'>, client: ClientRow, now: number): string[] {
+  const secrets: string[] = [];
+  if (client.webhook_secret_enc) secrets.push(deps.cipher.decrypt(client.webhook_secret_enc));
+  if (
+    client.webhook_secret_prev_enc &&
+    client.webhook_secret_prev_until !== null &&
+    client.webhook_secret_prev_until > now
+  ) {
+    secrets.push(deps.cipher.decrypt(client.webhook_secret_prev_enc));
+  }
+  return secrets;
+}
+
+async function validNotifyUrl(deps: Pick<ServiceDeps, 'config'>, url: string): Promise<string> {
+  const checked = await checkNotifyUrl(url, deps.config.notify.allowPrivateNetworks);
+  if (!checked.ok) throw new AppError('invalid', { detail: `notify URL ${checked.reason}` });
+  return checked.url;
 }
 
 export async function listClients(deps: Deps) {
@@ -53,6 +131,7 @@ export async function listClients(deps: Deps) {
     name: r.name,
     sysIds: r.sys_ids.split(','),
     notifyUrl: r.notify_url,
+    notifyDisabledAt: r.notify_disabled_at,
     createdAt: r.created_at,
   }));
 }
@@ -113,7 +192,7 @@ export async function authenticate(
  * First start of the sandbox: with no client at all, create `default` and one token so the
  * README's curl works at once. Returns the token, or null when clients already exist.
  */
-export async function ensureDefaultClient(deps: Deps): Promise<string | null> {
+export async function ensureDefaultClient(deps: ConfigDeps): Promise<string | null> {
   if ((await clients.countClients(deps.store.db)) > 0) return null;
   try {
     await createClient(deps, 'default');

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { FaceProvider } from '../providers/provider.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { Store } from '../store/db.js';
+import type { Wakeup } from './wakeup.js';
 
 /** Everything a service function needs, built once at start and passed in. */
 export interface ServiceDeps {
@@ -16,4 +17,6 @@ export interface ServiceDeps {
   metrics: Metrics;
   rateLimiter: RateLimiter;
   now: () => number;
+  /** Nudged after a committed status change queued a notification (see jobs.ts). */
+  dispatcherWakeup: Wakeup;
 }

@@ -71,3 +71,30 @@ export async function revokeToken(ex: Executor, id: string, at: number): Promise
 export async function touchToken(ex: Executor, id: string, at: number): Promise<void> {
   await ex.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
 }
+
+export function findClientById(ex: Executor, id: string): Promise<ClientRow | undefined> {
+  return ex.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface ClientNotifyUpdate {
+  notify_url?: string | null;
+  webhook_secret_enc?: string | null;
+  webhook_secret_prev_enc?: string | null;
+  webhook_secret_prev_until?: number | null;
+  notify_disabled_at?: number | null;
+}
+
+export async function updateClientNotify(ex: Executor, id: string, set: ClientNotifyUpdate): Promise<void> {
+  await ex.updateTable('clients').set(set).where('id', '=', id).execute();
+}
+
+/** Stops notifications to a client whose endpoint said 410 Gone; false when it already was. */
+export async function disableNotify(ex: Executor, id: string, at: number): Promise<boolean> {
+  const res = await ex
+    .updateTable('clients')
+    .set({ notify_disabled_at: at })
+    .where('id', '=', id)
+    .where('notify_disabled_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

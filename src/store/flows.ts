@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import type { Executor } from './db.js';
-import type { FlowRow, FlowStatus, FlowUpdate, NewFlow } from './schema.js';
+import type { Database, FlowRow, FlowStatus, FlowUpdate, NewFlow } from './schema.js';
 
 /** The CREATING reservation and the PENDING flow (if any) of one client for one person. */
 export function findLiveFlows(ex: Executor, clientId: string, personId: string): Promise<FlowRow[]> {
@@ -98,15 +98,52 @@ export async function markOpened(ex: Executor, id: string, at: number): Promise<
     .execute();
 }
 
-export function findExpiredPending(ex: Executor, now: number, limit: number): Promise<FlowRow[]> {
-  return ex
+export interface ReconcileClaim {
+  now: number;
+  /** Flows expiring before this are "near expiry" and go first. */
+  soon: number;
+  /** The claimed flows are not handed out again before this (the caller sets the real next time). */
+  leaseUntil: number;
+  limit: number;
+  /** Only flows already past their expiry (the expiry sweep). */
+  pastExpiryOnly?: boolean;
+  /** PostgreSQL: skip rows another claimer is taking right now instead of waiting for it. */
+  skipLocked: boolean;
+}
+
+/**
+ * Claims pending flows that are due for a provider query, opened and near-expiry ones first. One
+ * atomic UPDATE moves `reconcile_due_at` past now, so a flow goes to one claimer however many
+ * processes ask at once; the condition is repeated outside the sub-select so that PostgreSQL
+ * re-checks it on a row another transaction just claimed.
+ */
+export function claimFlowsForReconcile(ex: Executor, c: ReconcileClaim): Promise<FlowRow[]> {
+  const due = (eb: ExpressionBuilder<Database, 'flows'>) =>
+    eb.and([
+      eb('status', '=', 'PENDING'),
+      eb('provider_flow_id', 'is not', null),
+      eb.or([eb('reconcile_due_at', 'is', null), eb('reconcile_due_at', '<=', c.now)]),
+      ...(c.pastExpiryOnly ? [eb('expire_at', '<=', c.now)] : []),
+    ]);
+  let pick = ex
     .selectFrom('flows')
-    .selectAll()
-    .where('status', '=', 'PENDING')
-    .where('expire_at', '<=', now)
-    .orderBy('expire_at')
-    .limit(limit)
+    .select('id')
+    .where(due)
+    .orderBy(sql`case when expire_at <= ${c.soon} or opened_at is not null then 0 else 1 end`)
+    .orderBy(sql`coalesce(reconcile_due_at, 0)`)
+    .limit(c.limit);
+  if (c.skipLocked) pick = pick.forUpdate().skipLocked();
+  return ex
+    .updateTable('flows')
+    .set({ reconcile_due_at: c.leaseUntil })
+    .where('id', 'in', pick)
+    .where(due)
+    .returningAll()
     .execute();
+}
+
+export async function setReconcileDue(ex: Executor, id: string, dueAt: number): Promise<void> {
+  await ex.updateTable('flows').set({ reconcile_due_at: dueAt }).where('id', '=', id).execute();
 }
 
 /** Reservations whose request died between reserving and hearing back from the provider. */

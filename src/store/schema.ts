@@ -11,6 +11,11 @@ export interface ClientsTable {
   sys_ids: string;
   notify_url: string | null;
   webhook_secret_enc: string | null;
+  /** The secret before the last rotation; it signs alongside the new one until `_until`. */
+  webhook_secret_prev_enc: string | null;
+  webhook_secret_prev_until: Millis | null;
+  /** Set when the endpoint answered 410 Gone; nothing is sent until the notify URL is updated. */
+  notify_disabled_at: Millis | null;
   created_at: Millis;
 }
 
@@ -59,6 +64,36 @@ export interface FlowsTable {
   updated_at: Millis;
   opened_at: Millis | null;
   completed_at: Millis | null;
+  /**
+   * When reconciliation may ask the provider about this pending flow again (null: at once). A
+   * claim moves it forward first, so it doubles as the claim's lease.
+   */
+  reconcile_due_at: Millis | null;
+}
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';
+
+/** The outbox: one notification to a client, written in the transaction of the status change. */
+export interface DeliveriesTable {
+  /** Also the Standard Webhooks `webhook-id`, the same on every attempt. */
+  id: string;
+  client_id: string;
+  flow_id: string;
+  type: string;
+  /** The exact JSON body sent on every attempt (no personal data). */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Millis;
+  /** A dispatcher owns the row while `claimed_until` is in the future and its `claim_id` is set. */
+  claimed_until: Millis | null;
+  claim_id: string | null;
+  last_attempt_at: Millis | null;
+  /** HTTP status of the last attempt, or null when it got no answer. */
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Millis;
+  delivered_at: Millis | null;
 }
 
 export interface Database {
@@ -66,12 +101,15 @@ export interface Database {
   tokens: TokensTable;
   persons: PersonsTable;
   flows: FlowsTable;
+  deliveries: DeliveriesTable;
 }
 
 export type ClientRow = Selectable<ClientsTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type PersonRow = Selectable<PersonsTable>;
-export type FlowRow = Selectable<FlowsTable>;
+/** Reconciliation bookkeeping stays inside the store: services see a flow without it. */
+export type FlowRow = Selectable<Omit<FlowsTable, 'reconcile_due_at'>>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
 export type NewFlow = Insertable<FlowsTable>;
 export type FlowUpdate = Updateable<FlowsTable>;
 export type { Generated };

@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LOG_DIR, ROOT } from './paths.js';
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let seq = 0;
+
+/**
+ * Runs `node bin/etc-esign ...args` to completion with only the given environment (plus PATH).
+ * JSON log lines on stderr go to the suite's log dir for the log scan; stdout (which may print a
+ * secret once, by design) is returned and never written to disk.
+ */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [path.join(ROOT, 'bin/etc-esign'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    proc.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`etc-esign ${args.join(' ')} did not finish in 20 s`));
+    }, 20_000);
+    proc.once('error', reject);
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      const logs = stderr.split('\n').filter((l) => l.startsWith('{'));
+      if (logs.length > 0) {
+        fs.appendFileSync(
+          path.join(LOG_DIR, `cli-run-${process.pid}-${++seq}.ndjson`),
+          `${logs.join('\n')}\n`,
+        );
+      }
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
