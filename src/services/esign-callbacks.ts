@@ -51,8 +51,14 @@ export async function handleEsignCallback(deps: ServiceDeps, cb: RawCallback): P
     return 'ignored';
   }
   const accountId = event.accountId ?? flow.account_id;
+  if (event.success && !accountId) {
+    // A success we cannot attribute to an account must not read as a failure: leave the flow
+    // pending and let reconciliation ask e签宝 for the details.
+    log.warn({ flowId: flow.id }, 'e签宝 success callback without an account id; left to reconciliation');
+    return 'ignored';
+  }
   const outcome =
-    event.success && accountId
+    accountId && event.success
       ? ({ success: true, accountId } as const)
       : ({ success: false, reason: '人脸识别认证未通过' } as const);
   const { changed } = await applyFlowResult(deps, flow.id, outcome);
