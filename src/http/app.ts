@@ -17,6 +17,26 @@ import { shortLinkRoute } from './routes/short-link.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
+function rawEnvelope(status: number, message: string, withBody: boolean): string {
+  const requestId = randomUUID();
+  const envelope = JSON.stringify({
+    requestId,
+    responseCode: String(status),
+    responseMsg: message,
+    data: null,
+  });
+  const body = withBody ? envelope : '';
+  return [
+    `HTTP/1.1 ${status} Bad Request`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(envelope)}`,
+    `x-request-id: ${requestId}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
 export async function buildApp(deps: ServiceDeps) {
@@ -28,6 +48,19 @@ export async function buildApp(deps: ServiceDeps) {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
+    // Requests Node's HTTP parser rejects (raw non-ASCII bytes, broken framing) never reach
+    // Fastify: answer them with the envelope on the raw socket.
+    clientErrorHandler: (err, socket) => {
+      // With a response already in flight on this socket, writing ours would corrupt the stream.
+      const inFlight = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable || inFlight) {
+        socket.destroy();
+        return;
+      }
+      // A HEAD answer has no body, even one Node could not parse the rest of.
+      const raw = (err as unknown as { rawPacket?: Buffer }).rawPacket;
+      socket.end(rawEnvelope(400, '请求格式无效', raw?.subarray(0, 5).toString('latin1') !== 'HEAD '));
+    },
     // Malformed URLs (bad percent-encoding) are answered before any hook runs: give them the envelope too.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
