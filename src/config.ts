@@ -65,7 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
       return fallback;
@@ -76,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       const u = new URL(value);
       if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')}`);
+      // Paths are appended to it: a query or fragment would swallow them.
+      if (u.search || u.hash) problems.push(`${name} must not have a query or fragment`);
     } catch {
       problems.push(`${name} is not a valid URL (got "${value}")`);
     }
@@ -175,10 +177,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
     const encryption: { id: string; key: Buffer }[] = [];
     for (const part of (env.ENCRYPTION_KEYS ?? '').split(',').filter(Boolean)) {
-      const [id, b64] = part.split(':');
+      const [id, b64, ...rest] = part.split(':');
       const key = Buffer.from(b64 ?? '', 'base64');
-      if (!id || !/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32) {
+      if (!id || !/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32 || rest.length > 0) {
         problems.push('ENCRYPTION_KEYS must be "id:base64key[,id:base64key…]" with 32-byte keys');
+      } else if (encryption.some((k) => k.id === id)) {
+        problems.push(`ENCRYPTION_KEYS names key id "${id}" twice`);
       } else encryption.push({ id, key });
     }
     if (encryption.length === 0) problems.push('ENCRYPTION_KEYS is required when BLIND_INDEX_KEY is set');

@@ -17,6 +17,8 @@ export class PiiCipher {
     if (!first) throw new Error('key ring has no encryption key');
     this.active = first;
     this.byId = new Map(ring.encryption.map((k) => [k.id, k.key]));
+    // With two keys under one id, values encrypted by the active key would be decrypted with the other.
+    if (this.byId.size !== ring.encryption.length) throw new Error('key ring has duplicate key ids');
   }
 
   encrypt(plain: string): string {

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
 import { getResultPage, type PublicStatus } from '../../services/flows.js';
-import { messagePage, PAGE_HEADERS } from '../pages/layout.js';
+import { messagePage, PAGE_HEADERS, type PageIcon } from '../pages/layout.js';
 
-const RESULT_TEXT: Record<PublicStatus, [string, string, string]> = {
+const RESULT_TEXT: Record<PublicStatus, [string, PageIcon, string]> = {
   SUCCESS: ['认证成功', '✅', '您已完成实名认证，请返回办理页面继续签署。'],
   FAILED: ['认证未通过', '❌', '本次人脸识别未通过，请联系办理机构重新获取认证链接。'],
   PENDING: ['认证处理中', '⏳', '认证结果正在确认，请稍后返回办理页面查看。'],

@@ -4,24 +4,30 @@ import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../servi
 import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
 
 const FAIL_REASONS = ['人脸比对未通过', '活体检测未通过', '用户取消认证'];
+/** Sandbox flow ids are `sbx_` + base62; anything else (e.g. `%00`, refused by PostgreSQL) is unknown. */
+const SANDBOX_ID = /^[0-9A-Za-z_-]{1,64}$/;
 
 function facePage(id: string, view: SandboxPage, error?: string): string {
   return page(
     '人脸识别实名认证',
     `<h1>人脸识别实名认证</h1>
+<p class="notice">测试环境（沙箱）页面，不会采集真实人脸信息。正式环境中，此处由 e签宝 进行人脸识别。</p>
 <div class="card">
-  <div class="row"><span>姓名</span><span data-testid="name">${esc(view.maskedName)}</span></div>
-  <div class="row"><span>身份证号</span><span data-testid="id-number">${esc(view.maskedIdNumber)}</span></div>
-  <div class="row"><span>链接有效期至</span><span>${esc(view.expire.slice(0, 16).replace('T', ' '))}</span></div>
+  <div class="row"><span class="label">姓名</span><span class="value" data-testid="name">${esc(view.maskedName)}</span></div>
+  <div class="row"><span class="label">身份证号</span><span class="value" data-testid="id-number">${esc(view.maskedIdNumber)}</span></div>
+  <div class="row"><span class="label">链接有效期至</span><span class="value">${esc(view.expire.slice(0, 16).replace('T', ' '))}</span></div>
 </div>
-<p class="muted">这是测试环境（沙箱）页面，不会采集真实人脸信息。正式环境中，此处将由 e签宝 进行人脸识别。</p>
 <form method="post" action="/h5/sandbox/${esc(id)}">
   ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
   <label class="consent"><input type="checkbox" name="consent" value="yes" required>
     <span>本人同意采集并使用本人的人脸图像，仅用于本次实名身份认证。</span></label>
   <button class="primary" type="submit" name="result" value="success">开始人脸识别</button>
-  <select name="reason" aria-label="失败原因">${FAIL_REASONS.map((r) => `<option>${esc(r)}</option>`).join('')}</select>
-  <button class="secondary" type="submit" name="result" value="fail">模拟认证失败</button>
+  <fieldset class="sandbox-tools">
+    <legend>沙箱测试工具</legend>
+    <label class="field-label" for="reason">失败原因</label>
+    <select id="reason" name="reason">${FAIL_REASONS.map((r) => `<option>${esc(r)}</option>`).join('')}</select>
+    <button class="secondary" type="submit" name="result" value="fail">模拟认证失败</button>
+  </fieldset>
 </form>`,
   );
 }
@@ -47,7 +53,9 @@ export const sandboxH5Route =
       '/h5/sandbox/:id',
       { schema: { hide: true } },
       async (request, reply) => {
-        const view = await getSandboxPage(deps, request.params.id);
+        const view = SANDBOX_ID.test(request.params.id)
+          ? await getSandboxPage(deps, request.params.id)
+          : null;
         if (!view)
           return reply
             .code(404)
@@ -63,7 +71,9 @@ export const sandboxH5Route =
       '/h5/sandbox/:id',
       { schema: { hide: true } },
       async (request, reply) => {
-        const view = await getSandboxPage(deps, request.params.id);
+        const view = SANDBOX_ID.test(request.params.id)
+          ? await getSandboxPage(deps, request.params.id)
+          : null;
         if (!view)
           return reply
             .code(404)

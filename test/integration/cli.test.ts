@@ -1,0 +1,443 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationProvider } from '../../src/store/migrations/index.js';
+import { FACE, freePort } from '../support/gateway.js';
+import { LOG_DIR, ROOT, recordSecret, tempDir } from '../support/paths.js';
+import { person, type TestPerson } from '../support/people.js';
+
+const BIN = path.join(ROOT, 'bin/etc-esign');
+const TOKEN = /^[0-9A-Za-z]{32}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** JSON log lines of every spawned process go where the suite's log scan reads them. */
+const LOG_FILE = path.join(LOG_DIR, `cli-${process.pid}.ndjson`);
+function keepLogs(...outputs: string[]): void {
+  const lines = outputs.flatMap((o) => o.split('\n')).filter((l) => l.startsWith('{'));
+  if (lines.length > 0) fs.appendFileSync(LOG_FILE, `${lines.join('\n')}\n`);
+}
+
+/** Only what the test sets: no DATABASE_URL (SQLite default), PORT, keys or provider from outside. */
+const cleanEnv = (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH ?? '',
+  DATA_DIR: dataDir,
+  ...extra,
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/etc-esign ...args` to completion. */
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    proc.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`etc-esign ${args[0]} did not finish in 20 s`));
+    }, 20_000);
+    proc.once('error', reject);
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      keepLogs(stdout, stderr);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Served {
+  url: string;
+  /** stdout lines that are not JSON log lines (the bootstrap banner). */
+  banner: string[];
+  logLines: string[];
+  stop(): Promise<number | null>;
+}
+
+/** Starts `etc-esign serve` and resolves once it logs that it listens. */
+async function serve(env: NodeJS.ProcessEnv, port: number): Promise<Served> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const banner: string[] = [];
+  const logLines: string[] = [];
+  let stderr = '';
+  let buf = '';
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+  });
+  const listening = new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (c: Buffer) => {
+      buf += c.toString('utf8');
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('{')) {
+          logLines.push(line);
+          keepLogs(line);
+          if (line.includes('"etc-esign listening"')) resolve();
+        } else banner.push(line);
+      }
+    });
+    exited.then((code) =>
+      reject(new Error(`serve exited with ${code} before listening: ${stderr.slice(0, 2000)}`)),
+    );
+    setTimeout(() => reject(new Error('serve did not listen within 20 s')), 20_000).unref();
+  });
+  try {
+    await listening;
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    banner,
+    logLines,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const code = await exited;
+      keepLogs(stderr);
+      return code;
+    },
+  };
+}
+
+const call = async (
+  url: string,
+  token: string,
+  method: 'GET' | 'POST',
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: { responseCode: string; data: Record<string, unknown> | null } }> => {
+  const res = await fetch(url + p, {
+    method,
+    headers: {
+      'etc-token': token,
+      'etc-sys-id': 'E02',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+};
+
+describe('etc-esign CLI: clients and tokens', () => {
+  const dataDir = tempDir('cli-acme');
+  const env = cleanEnv(dataDir);
+  let clientId = '';
+  let plainToken = '';
+  let ttlToken = '';
+  let plainTokenId = '';
+  let ttlTokenId = '';
+
+  it('client create prints the new client as one JSON object; a second create fails clearly', async () => {
+    const r = await cli(['client', 'create', 'acme'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const created = JSON.parse(r.stdout);
+    expect(created).toEqual({
+      id: expect.stringMatching(UUID),
+      name: 'acme',
+      sysIds: ['E02'],
+      notifyUrl: null,
+      createdAt: expect.any(Number),
+    });
+    expect(Math.abs(created.createdAt - Date.now())).toBeLessThan(60_000);
+    clientId = created.id;
+    // The key file the embedded default created on first use is private to its owner.
+    expect(fs.statSync(path.join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
+
+    const again = await cli(['client', 'create', 'acme'], env);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toBe('error: client "acme" already exists\n');
+
+    const badName = await cli(['client', 'create', 'a b'], env);
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toBe('error: client name must be 1-64 of [A-Za-z0-9_.-]\n');
+  });
+
+  it('client list shows the client', async () => {
+    const r = await cli(['client', 'list'], env);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.split(/\s+/)).toEqual(['name', 'id', 'sysIds', 'notifyUrl', 'created']);
+    const cells = lines[1]?.split(/\s+/) ?? [];
+    expect(cells.slice(0, 4)).toEqual(['acme', clientId, 'E02', '-']);
+    expect(cells[4]).toMatch(ISO_UTC);
+  });
+
+  it('token create prints the token alone: one line of 32 base62 characters', async () => {
+    const r = await cli(['token', 'create', '--client', 'acme'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^[0-9A-Za-z]{32}\n$/);
+    plainToken = r.stdout.trimEnd();
+    recordSecret(plainToken);
+    expect(plainToken).toMatch(TOKEN);
+    expect(r.stderr).toBe('');
+
+    const ttl = await cli(['token', 'create', '--client', 'acme', '--ttl', '90d'], env);
+    expect(ttl.code).toBe(0);
+    expect(ttl.stdout).toMatch(/^[0-9A-Za-z]{32}\n$/);
+    ttlToken = ttl.stdout.trimEnd();
+    recordSecret(ttlToken);
+    expect(ttlToken).not.toBe(plainToken);
+  });
+
+  it('token create fails for an unknown client and for a malformed --ttl', async () => {
+    const nope = await cli(['token', 'create', '--client', 'nope'], env);
+    expect(nope.code).toBe(1);
+    expect(nope.stdout).toBe('');
+    expect(nope.stderr).toBe('error: no client named "nope"\n');
+
+    const badTtl = await cli(['token', 'create', '--client', 'acme', '--ttl', 'forever'], env);
+    expect(badTtl.code).not.toBe(0);
+    expect(badTtl.stdout).toBe('');
+    expect(badTtl.stderr).toContain('use a number and one of s, m, h, d, e.g. 90d');
+  });
+
+  it('token list shows ids, owners and expiry but never a token', async () => {
+    const r = await cli(['token', 'list'], env);
+    expect(r.code).toBe(0);
+    // Booleans, not toContain: a failure must not print the tokens.
+    expect(r.stdout.includes(plainToken), 'token list shows a token').toBe(false);
+    expect(r.stdout.includes(ttlToken), 'token list shows a token').toBe(false);
+    const [header, ...rows] = r.stdout.trimEnd().split('\n');
+    expect(header?.split(/\s+/)).toEqual(['id', 'client', 'created', 'expires', 'revoked', 'lastUsed']);
+    expect(rows).toHaveLength(2);
+    const parsed = rows.map((l) => l.split(/\s+/));
+    for (const cells of parsed) {
+      expect(cells[0]).toMatch(/^tok_[0-9A-Za-z]{12}$/);
+      expect(cells[1]).toBe('acme');
+      expect(cells[2]).toMatch(ISO_UTC);
+      expect(cells.slice(4)).toEqual(['-', '-']);
+    }
+    // The never-expiring token is the first one created; the other expires in 90 days.
+    const plain = parsed.find((c) => c[3] === '-');
+    const ttl = parsed.find((c) => c[3] !== '-');
+    plainTokenId = plain?.[0] ?? '';
+    ttlTokenId = ttl?.[0] ?? '';
+    expect(plainTokenId).not.toBe('');
+    expect(ttlTokenId).not.toBe('');
+    const ninetyDays = Date.parse(ttl?.[3] ?? '') - Date.parse(ttl?.[2] ?? '');
+    expect(ninetyDays).toBe(90 * 86_400_000);
+  });
+
+  it('token revoke takes effect at once in a running server; the other token keeps working', async () => {
+    const r = await cli(['token', 'revoke', plainTokenId], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`revoked ${plainTokenId}\n`);
+    const twice = await cli(['token', 'revoke', plainTokenId], env);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toBe(`error: no active token with id "${plainTokenId}"\n`);
+
+    const port = await freePort();
+    const server = await serve(cleanEnv(dataDir, { PORT: String(port), HOST: '127.0.0.1' }), port);
+    try {
+      // Clients exist already: no bootstrap banner, no new token.
+      expect(server.banner.filter((l) => l.trim() !== '')).toEqual([]);
+      const revoked = await call(server.url, plainToken, 'POST', FACE, person(31_001));
+      expect(revoked.status).toBe(401);
+      expect(revoked.body.responseCode).toBe('401');
+      const ok = await call(server.url, ttlToken, 'POST', FACE, person(31_002));
+      expect(ok.status).toBe(200);
+      expect(ok.body.data?.message).toBe('success');
+      expect(ok.body.data?.authUrl).toMatch(new RegExp(`^http://localhost:${port}/s/[0-9A-Za-z]{12}$`));
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    const list = await cli(['token', 'list'], env);
+    const rows = list.stdout.trimEnd().split('\n').slice(1);
+    const revokedRow = rows.find((l) => l.startsWith(plainTokenId))?.split(/\s+/);
+    const usedRow = rows.find((l) => l.startsWith(ttlTokenId))?.split(/\s+/);
+    expect(revokedRow?.[4]).toMatch(ISO_UTC);
+    expect(revokedRow?.[5]).toBe('-');
+    expect(usedRow?.[4]).toBe('-');
+    expect(usedRow?.[5]).toMatch(ISO_UTC);
+  });
+});
+
+describe('etc-esign serve on a fresh data directory', () => {
+  const dataDir = tempDir('cli-serve');
+  let port = 0;
+  let server: Served | undefined;
+  let token = '';
+  const people: TestPerson[] = [person(31_101), person(31_102)];
+  const flows: string[] = [];
+  const env = () => cleanEnv(dataDir, { PORT: String(port), HOST: '127.0.0.1' });
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = await serve(env(), port);
+  });
+  afterAll(async () => {
+    if (server) expect(await server.stop()).toBe(0);
+  });
+
+  it('prints one token and a curl command that works exactly as printed', async () => {
+    const banner = server?.banner ?? [];
+    const tokenLines = banner.filter((l) => /^\s+[0-9A-Za-z]{32}$/.test(l));
+    expect(tokenLines).toHaveLength(1);
+    token = tokenLines[0]?.trim() ?? '';
+    recordSecret(token);
+    expect(banner).toContain('Created client "default" with this access token (shown once, keep it safe):');
+    const curls = banner.filter((l) => l.trim().startsWith('curl '));
+    expect(curls).toHaveLength(1);
+    const curl = curls[0] ?? '';
+    // Exactly this many plain lines, so nothing else (no second token, no personal data) is printed.
+    expect(banner.filter((l) => l.trim() !== '')).toHaveLength(4);
+
+    const url = /-X POST (\S+)/.exec(curl)?.[1];
+    expect(url).toBe(`http://localhost:${port}${FACE}`);
+    const headers = Object.fromEntries(
+      [...curl.matchAll(/-H '([^:']+): ([^']*)'/g)].map((m) => [m[1] ?? '', m[2] ?? '']),
+    );
+    expect(headers).toEqual({ 'content-type': 'application/json', 'etc-sys-id': 'E02', 'etc-token': token });
+    const body = /-d '([^']*)'$/.exec(curl)?.[1] ?? '';
+    const res = await fetch(url ?? '', { method: 'POST', headers, body });
+    expect(res.status).toBe(200);
+    const json = await res.json();
+    expect(json.responseCode).toBe('000');
+    expect(json.data.message).toBe('success');
+    expect(json.data.authUrl).toMatch(new RegExp(`^http://localhost:${port}/s/[0-9A-Za-z]{12}$`));
+    expect(json.data.flowId).toMatch(UUID);
+
+    expect(fs.statSync(path.join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(path.join(dataDir, 'etc-esign.sqlite'))).toBe(true);
+    // The server's own log lines hold neither the token nor the sample's personal data.
+    const logs = server?.logLines.join('\n') ?? '';
+    expect(logs.includes(token), 'the token is in a log line').toBe(false);
+    expect(logs.includes(JSON.parse(body).idNumber), 'the ID number is in a log line').toBe(false);
+  });
+
+  it('a second serve on the same data directory prints no new token', async () => {
+    const port2 = await freePort();
+    const second = await serve(cleanEnv(dataDir, { PORT: String(port2), HOST: '127.0.0.1' }), port2);
+    try {
+      expect(second.banner.filter((l) => l.trim() !== '')).toEqual([]);
+      expect((await fetch(`${second.url}/healthz`)).status).toBe(200);
+      // Both processes share the database: the bootstrap token works on the second one too.
+      const r = await call(second.url, token, 'POST', FACE, people[0]);
+      expect(r.status).toBe(200);
+      flows.push(String(r.body.data?.flowId));
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+    const r2 = await call(server?.url ?? '', token, 'POST', FACE, people[1]);
+    expect(r2.status).toBe(200);
+    flows.push(String(r2.body.data?.flowId));
+  });
+
+  it('sandbox complete passes or fails a flow, as seen through the API of the running server', async () => {
+    const [okFlow, failFlow] = flows as [string, string];
+    const url = server?.url ?? '';
+    const passed = await cli(['sandbox', 'complete', okFlow], env());
+    expect(passed.code).toBe(0);
+    expect(passed.stdout).toBe(`${okFlow} SUCCESS\n`);
+    const q1 = await call(url, token, 'GET', `${FACE}/${okFlow}`);
+    expect(q1.body.data).toMatchObject({
+      flowId: okFlow,
+      status: 'SUCCESS',
+      esignAccountId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    expect(q1.body.data?.failReason).toBeUndefined();
+
+    const failed = await cli(['sandbox', 'complete', failFlow, '--fail', '活体检测未通过'], env());
+    expect(failed.code).toBe(0);
+    expect(failed.stdout).toBe(`${failFlow} FAILED\n`);
+    const q2 = await call(url, token, 'GET', `${FACE}/${failFlow}`);
+    expect(q2.body.data).toMatchObject({ flowId: failFlow, status: 'FAILED', failReason: '活体检测未通过' });
+    expect(q2.body.data?.esignAccountId).toBeUndefined();
+
+    // Status only moves forward.
+    const again = await cli(['sandbox', 'complete', failFlow], env());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(`${failFlow} FAILED (unchanged: already final)\n`);
+    expect((await call(url, token, 'GET', `${FACE}/${failFlow}`)).body.data?.status).toBe('FAILED');
+
+    const missing = await cli(['sandbox', 'complete', '00000000-0000-4000-8000-000000000000'], env());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: no sandbox flow 00000000-0000-4000-8000-000000000000\n');
+  });
+
+  it('flow show prints the flow as JSON with masked personal data only', async () => {
+    const p = people[0] as TestPerson;
+    const r = await cli(['flow', 'show', flows[0] ?? ''], env());
+    expect(r.code).toBe(0);
+    const shown = JSON.parse(r.stdout);
+    expect(shown).toMatchObject({ flowId: flows[0], status: 'SUCCESS', provider: 'sandbox' });
+    expect(shown.clientId).toMatch(UUID);
+    expect(shown.person).toEqual({
+      name: `**${p.name.slice(2)}`,
+      idNumber: `${p.idNumber.slice(0, 4)}**********${p.idNumber.slice(14)}`,
+      mobile: `${p.mobile.slice(0, 3)}****${p.mobile.slice(7)}`,
+    });
+    const leaked = Object.entries(p).filter(([, v]) => (r.stdout + r.stderr).includes(v));
+    expect(
+      leaked.map(([k]) => k),
+      'unmasked fields in flow show',
+    ).toEqual([]);
+
+    const missing = await cli(['flow', 'show', 'nope'], env());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: no flow nope\n');
+  });
+});
+
+describe('etc-esign configuration and migrations', () => {
+  it('reports every bad variable in one message and exits 2', async () => {
+    const r = await cli(
+      ['serve'],
+      cleanEnv(tempDir('cli-bad'), { PORT: 'abc', PROVIDER: 'nope', LOG_LEVEL: 'loud' }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      [
+        'invalid configuration:',
+        '  - PORT must be an integer from 0 to 65535 (got "abc")',
+        '  - PROVIDER must be one of sandbox, esign (got "nope")',
+        '  - LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+        '',
+      ].join('\n'),
+    );
+    // The same for a non-serve command.
+    const m = await cli(
+      ['migrate'],
+      cleanEnv(tempDir('cli-bad'), { PORT: 'abc', PROVIDER: 'nope', LOG_LEVEL: 'loud' }),
+    );
+    expect(m.code).toBe(2);
+    expect(m.stderr).toBe(r.stderr);
+  });
+
+  it('migrate applies every migration once, then reports the schema up to date', async () => {
+    const env = cleanEnv(path.join(tempDir('cli-migrate'), 'fresh'));
+    const names = Object.keys(await migrationProvider.getMigrations()).sort();
+    const first = await cli(['migrate'], env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(`applied: ${names.join(', ')}\n`);
+    const second = await cli(['migrate'], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe('schema is up to date\n');
+  });
+});

@@ -1,0 +1,247 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KEY_FILE_NAME, type KeyRing, loadKeyRing } from '../../src/crypto/keys.js';
+import { PiiCipher } from '../../src/crypto/pii.js';
+import { randomBase62 } from '../../src/crypto/random.js';
+import { tempDir } from '../support/paths.js';
+
+const key = (fill?: number) => (fill === undefined ? randomBytes(32) : Buffer.alloc(32, fill));
+const ring = (ids: string[], blind = key(7)): KeyRing => ({
+  encryption: ids.map((id, i) => ({ id, key: key(i + 1) })),
+  blindIndex: blind,
+});
+
+/** `<keyId>.<base64url(nonce | ciphertext | tag)>` split into its parts. */
+const parts = (stored: string) => {
+  const dot = stored.indexOf('.');
+  return { id: stored.slice(0, dot), raw: Buffer.from(stored.slice(dot + 1), 'base64url') };
+};
+
+describe('PiiCipher', () => {
+  const cipher = new PiiCipher(ring(['k1']));
+
+  it('round-trips ASCII, BMP Han, 4-byte (astral) Han, the middle dot and the empty string', () => {
+    for (const plain of ['11010519491231002X', '张三', '𠀀𪚥𡃁', '阿卜杜·热合曼', '', 'a'.repeat(1000)]) {
+      const stored = cipher.encrypt(plain);
+      expect(stored.startsWith('k1.')).toBe(true);
+      expect(stored).not.toContain(plain || '\u0000');
+      expect(cipher.decrypt(stored)).toBe(plain);
+    }
+    const astral = '𠀀𪚥';
+    // 12-byte nonce + 8 UTF-8 bytes + 16-byte tag.
+    expect(parts(cipher.encrypt(astral)).raw.length).toBe(12 + Buffer.byteLength(astral) + 16);
+    expect(Buffer.byteLength(astral)).toBe(8);
+  });
+
+  it('uses a fresh nonce every time: the same plaintext never encrypts to the same value', () => {
+    const seen = new Set<string>();
+    const nonces = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const stored = cipher.encrypt('张三');
+      seen.add(stored);
+      nonces.add(parts(stored).raw.subarray(0, 12).toString('hex'));
+    }
+    expect(seen.size).toBe(200);
+    expect(nonces.size).toBe(200);
+  });
+
+  it('throws when any single byte of nonce, ciphertext or tag is changed', () => {
+    const stored = cipher.encrypt('李四𠀀');
+    const { id, raw } = parts(stored);
+    expect(raw.length).toBe(12 + 10 + 16);
+    for (let i = 0; i < raw.length; i++) {
+      for (const flip of [0x01, 0x80]) {
+        const bad = Buffer.from(raw);
+        bad[i] = (bad[i] ?? 0) ^ flip;
+        expect(() => cipher.decrypt(`${id}.${bad.toString('base64url')}`), `byte ${i}`).toThrow();
+      }
+    }
+    // Truncated, extended and emptied values.
+    for (const bad of [
+      raw.subarray(0, raw.length - 1),
+      Buffer.concat([raw, Buffer.of(0)]),
+      raw.subarray(0, 28),
+    ]) {
+      expect(() => cipher.decrypt(`${id}.${bad.toString('base64url')}`)).toThrow();
+    }
+    expect(() => cipher.decrypt(`${id}.`)).toThrow();
+    expect(cipher.decrypt(stored)).toBe('李四𠀀');
+  });
+
+  it('refuses values whose nonce and tag would overlap (no short or overlapping tags)', () => {
+    // 12..27 raw bytes cannot hold a 12-byte nonce and a 16-byte tag; none may reach GCM.
+    for (let n = 0; n < 28; n++) {
+      const raw = randomBytes(n);
+      expect(() => cipher.decrypt(`k1.${raw.toString('base64url')}`)).toThrow(
+        /malformed encrypted value|unknown key id/,
+      );
+    }
+  });
+
+  it('throws for an unknown key id or a value without a key id', () => {
+    const stored = cipher.encrypt('张三');
+    const body = stored.slice(stored.indexOf('.') + 1);
+    expect(() => cipher.decrypt(`k9.${body}`)).toThrow('encrypted value uses an unknown key id');
+    expect(() => cipher.decrypt(`.${body}`)).toThrow('encrypted value uses an unknown key id');
+    expect(() => cipher.decrypt(body)).toThrow('encrypted value uses an unknown key id');
+    expect(() => cipher.decrypt('k1x')).toThrow('encrypted value uses an unknown key id');
+    // Another ring with the same id but another key: authentication fails.
+    const stranger = new PiiCipher({ encryption: [{ id: 'k1', key: key(99) }], blindIndex: key(7) });
+    expect(() => stranger.decrypt(stored)).toThrow();
+  });
+
+  it('decrypts old values after rotation (new active key, old key kept) and encrypts with the new key', () => {
+    const old = new PiiCipher(ring(['k1']));
+    const before = old.encrypt('王小明');
+    const rotated = new PiiCipher({
+      encryption: [
+        { id: 'k2', key: key(42) },
+        { id: 'k1', key: key(1) },
+      ],
+      blindIndex: key(7),
+    });
+    expect(rotated.decrypt(before)).toBe('王小明');
+    const after = rotated.encrypt('王小明');
+    expect(after.startsWith('k2.')).toBe(true);
+    expect(rotated.decrypt(after)).toBe('王小明');
+    expect(() => old.decrypt(after)).toThrow('encrypted value uses an unknown key id');
+    // Blind indexes do not depend on the encryption keys, so lookups survive rotation.
+    expect(rotated.blindIndex('id', '11010519491231002X')).toBe(old.blindIndex('id', '11010519491231002X'));
+  });
+
+  it('refuses an empty key ring and a ring with two keys under one id', () => {
+    expect(() => new PiiCipher({ encryption: [], blindIndex: key(7) })).toThrow(
+      'key ring has no encryption key',
+    );
+    // ENCRYPTION_KEYS="k1:A,k1:B" would otherwise encrypt with A and decrypt with B: unreadable data.
+    const twice = {
+      encryption: [
+        { id: 'k1', key: key(1) },
+        { id: 'k1', key: key(2) },
+      ],
+      blindIndex: key(7),
+    };
+    expect(() => new PiiCipher(twice)).toThrow('key ring has duplicate key ids');
+  });
+
+  it('blind index: deterministic, 64 hex chars, keyed, and separated by purpose', () => {
+    const a = new PiiCipher(ring(['k1'], key(7)));
+    const b = new PiiCipher(ring(['k9'], key(7)));
+    const c = new PiiCipher(ring(['k1'], key(8)));
+    const v = '11010519491231002X';
+    expect(a.blindIndex('id', v)).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.blindIndex('id', v)).toBe(a.blindIndex('id', v));
+    expect(b.blindIndex('id', v)).toBe(a.blindIndex('id', v));
+    expect(c.blindIndex('id', v)).not.toBe(a.blindIndex('id', v));
+    expect(a.blindIndex('name', v)).not.toBe(a.blindIndex('id', v));
+    expect(a.blindIndex('id', `${v} `)).not.toBe(a.blindIndex('id', v));
+    // Not a plain hash of the value.
+    expect(a.blindIndex('id', v)).not.toContain(v);
+    expect(a.blindIndex('id', v)).toBe(createHmac('sha256', key(7)).update(`id\u0000${v}`).digest('hex'));
+  });
+});
+
+describe('loadKeyRing', () => {
+  it('creates DATA_DIR/keys.json with mode 0600 on first use and reuses it afterwards', () => {
+    const dataDir = path.join(tempDir('keys'), 'nested', 'data');
+    const first = loadKeyRing({ dataDir, keys: null });
+    const file = path.join(dataDir, KEY_FILE_NAME);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(Object.keys(json).sort()).toEqual(['activeKeyId', 'blindIndexKey', 'encryptionKeys']);
+    expect(json.activeKeyId).toBe('k1');
+    expect(Buffer.from(json.encryptionKeys.k1, 'base64').length).toBe(32);
+    expect(Buffer.from(json.blindIndexKey, 'base64').length).toBe(32);
+    expect(first.encryption.map((k) => k.id)).toEqual(['k1']);
+    expect(first.encryption[0]?.key.length).toBe(32);
+    expect(first.blindIndex.length).toBe(32);
+
+    const mtime = fs.statSync(file).mtimeMs;
+    const second = loadKeyRing({ dataDir, keys: null });
+    expect(second.encryption[0]?.key.equals(first.encryption[0]?.key ?? Buffer.alloc(0))).toBe(true);
+    expect(second.blindIndex.equals(first.blindIndex)).toBe(true);
+    expect(fs.statSync(file).mtimeMs).toBe(mtime);
+
+    // Values encrypted under the first load decrypt under the second.
+    expect(new PiiCipher(second).decrypt(new PiiCipher(first).encrypt('赵六'))).toBe('赵六');
+    // A different data dir gets different keys.
+    const other = loadKeyRing({ dataDir: tempDir('keys'), keys: null });
+    expect(other.blindIndex.equals(first.blindIndex)).toBe(false);
+  });
+
+  it('puts the active key first and keeps the others for decryption', () => {
+    const dataDir = tempDir('keys');
+    const k1 = key(1).toString('base64');
+    const k2 = key(2).toString('base64');
+    fs.writeFileSync(
+      path.join(dataDir, KEY_FILE_NAME),
+      JSON.stringify({
+        activeKeyId: 'k2',
+        encryptionKeys: { k1, k2 },
+        blindIndexKey: key(3).toString('base64'),
+      }),
+      { mode: 0o600 },
+    );
+    const r = loadKeyRing({ dataDir, keys: null });
+    expect(r.encryption.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(r.encryption[0]?.key.equals(key(2))).toBe(true);
+    expect(r.blindIndex.equals(key(3))).toBe(true);
+  });
+
+  it('refuses a key file whose active key is missing', () => {
+    const dataDir = tempDir('keys');
+    fs.writeFileSync(
+      path.join(dataDir, KEY_FILE_NAME),
+      JSON.stringify({
+        activeKeyId: 'k5',
+        encryptionKeys: { k1: key(1).toString('base64') },
+        blindIndexKey: '',
+      }),
+    );
+    expect(() => loadKeyRing({ dataDir, keys: null })).toThrow('activeKeyId k5 has no key');
+  });
+
+  it('uses keys from the environment when given and never touches the key file', () => {
+    const dataDir = path.join(tempDir('keys'), 'unused');
+    const envKeys: KeyRing = { encryption: [{ id: 'prod1', key: key(9) }], blindIndex: key(10) };
+    const r = loadKeyRing({ dataDir, keys: envKeys });
+    expect(r).toBe(envKeys);
+    expect(fs.existsSync(path.join(dataDir, KEY_FILE_NAME))).toBe(false);
+    // Even when a key file exists, the environment wins.
+    const withFile = tempDir('keys');
+    loadKeyRing({ dataDir: withFile, keys: null });
+    expect(loadKeyRing({ dataDir: withFile, keys: envKeys })).toBe(envKeys);
+  });
+});
+
+describe('randomBase62', () => {
+  const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+  it('returns exactly the requested length from the base62 alphabet', () => {
+    for (const n of [0, 1, 10, 12, 32, 100, 1000]) {
+      const s = randomBase62(n);
+      expect(s.length).toBe(n);
+      expect(s).toMatch(/^[0-9A-Za-z]*$/);
+    }
+    expect(new Set(Array.from({ length: 100 }, () => randomBase62(32))).size).toBe(100);
+  });
+
+  it('uses every character of the alphabet with roughly equal frequency', () => {
+    const counts = new Map<string, number>();
+    const sample = randomBase62(100_000);
+    for (const c of sample) counts.set(c, (counts.get(c) ?? 0) + 1);
+    expect([...counts.keys()].sort().join('')).toBe([...ALPHABET].sort().join(''));
+    // Expected 1613 per character, sd ≈ 40: ±7.8 sd cannot flake (p < 1e-12 over the whole run).
+    for (const [c, n] of counts) {
+      expect(n, `count of ${c}`).toBeGreaterThan(1300);
+      expect(n, `count of ${c}`).toBeLessThan(1925);
+    }
+    // A modulo bias (bytes 248–255 folded onto '0'–'7') would put those eight near 15 600 together;
+    // unbiased they sum to about 12 900 (sd ≈ 106).
+    const firstEight = [...'01234567'].reduce((sum, c) => sum + (counts.get(c) ?? 0), 0);
+    expect(firstEight).toBeGreaterThan(11_800);
+    expect(firstEight).toBeLessThan(14_000);
+  });
+});
