@@ -54,9 +54,9 @@ export async function startFaceAuth(
     [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000'),
   );
 
-  let person = await persons.upsertPerson(store.db, {
+  let person = await persons.upsertPerson(store.db, cipher.blindIndex('id', p.idNumber), (idIndex) => ({
     id: randomUUID(),
-    id_index: cipher.blindIndex('id', p.idNumber),
+    id_index: idIndex,
     name_enc: cipher.encrypt(p.name),
     id_number_enc: cipher.encrypt(p.idNumber),
     id_kind: p.idKind,
@@ -64,13 +64,20 @@ export async function startFaceAuth(
     verified_at: null,
     verified_name_index: null,
     created_at: deps.now(),
-  });
+  }));
 
   const waitUntil = deps.now() + waitBudgetMs(deps);
   for (let attempt = 0; ; attempt++) {
     if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
       return { outcome: 'verified', esignAccountId: person.account_id };
     }
+    // The common repeat (same link again) needs one read and no transaction.
+    const reusable = findReusable(
+      await flows.findLiveFlows(store.db, clientId, person.id),
+      fingerprint,
+      deps.now(),
+    );
+    if (reusable) return present(deps, 'reused', reusable);
     const decision = await decide(deps, clientId, person, p, fingerprint);
     if (decision.kind === 'reuse') return present(deps, 'reused', decision.flow);
     if (decision.kind === 'reserved') return callProvider(deps, person, p, decision.flow, nameIndex);
@@ -107,36 +114,33 @@ async function decide(
   fingerprint: string,
 ): Promise<Decision> {
   const now = deps.now();
+  const row: FlowRow = {
+    id: randomUUID(),
+    client_id: clientId,
+    person_id: person.id,
+    provider: deps.provider.name,
+    provider_flow_id: null,
+    status: 'CREATING',
+    fingerprint,
+    short_code: randomBase62(SHORT_CODE_LENGTH),
+    original_url: null,
+    expire_at: null,
+    name_enc: deps.cipher.encrypt(p.name),
+    mobile_enc: deps.cipher.encrypt(p.mobile),
+    valid_period_enc: deps.cipher.encrypt(p.validPeriod),
+    account_id: null,
+    fail_reason: null,
+    created_at: now,
+    updated_at: now,
+    opened_at: null,
+    completed_at: null,
+  };
   return deps.store.db.transaction().execute(async (trx) => {
-    const live = await flows.findLiveFlows(trx, clientId, person.id);
-    const pending = findReusable(live, fingerprint, now);
-    if (pending) return { kind: 'reuse', flow: pending };
-    const creating = live.find((f) => f.status === 'CREATING');
-    if (creating && !(await flows.deleteReservation(trx, creating.id, now - STALE_RESERVATION_MS))) {
-      return { kind: 'wait' };
+    if (!(await flows.tryReserveFlow(trx, row))) {
+      // Someone holds the reservation: take it over only when its request died mid-call.
+      const stale = await flows.deleteStaleReservation(trx, clientId, person.id, now - STALE_RESERVATION_MS);
+      if (!stale || !(await flows.tryReserveFlow(trx, row))) return { kind: 'wait' };
     }
-    const row: FlowRow = {
-      id: randomUUID(),
-      client_id: clientId,
-      person_id: person.id,
-      provider: deps.provider.name,
-      provider_flow_id: null,
-      status: 'CREATING',
-      fingerprint,
-      short_code: randomBase62(SHORT_CODE_LENGTH),
-      original_url: null,
-      expire_at: null,
-      name_enc: deps.cipher.encrypt(p.name),
-      mobile_enc: deps.cipher.encrypt(p.mobile),
-      valid_period_enc: deps.cipher.encrypt(p.validPeriod),
-      account_id: null,
-      fail_reason: null,
-      created_at: now,
-      updated_at: now,
-      opened_at: null,
-      completed_at: null,
-    };
-    if (!(await flows.tryReserveFlow(trx, row))) return { kind: 'wait' };
     // Our first read may predate a concurrent request that reserved, called the provider and
     // activated its flow before our insert: holding the reservation now, read again.
     const reusable = findReusable(await flows.findLiveFlows(trx, clientId, person.id), fingerprint, now);

@@ -27,10 +27,29 @@ export async function tryReserveFlow(ex: Executor, row: NewFlow): Promise<boolea
   return inserted !== undefined;
 }
 
-export async function deleteReservation(ex: Executor, id: string, createdBefore?: number): Promise<boolean> {
-  let q = ex.deleteFrom('flows').where('id', '=', id).where('status', '=', 'CREATING');
-  if (createdBefore !== undefined) q = q.where('created_at', '<', createdBefore);
-  const res = await q.executeTakeFirst();
+/** Deletes the CREATING reservation of a client and person if it is older than `createdBefore`. */
+export async function deleteStaleReservation(
+  ex: Executor,
+  clientId: string,
+  personId: string,
+  createdBefore: number,
+): Promise<boolean> {
+  const res = await ex
+    .deleteFrom('flows')
+    .where('client_id', '=', clientId)
+    .where('person_id', '=', personId)
+    .where('status', '=', 'CREATING')
+    .where('created_at', '<', createdBefore)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+export async function deleteReservation(ex: Executor, id: string): Promise<boolean> {
+  const res = await ex
+    .deleteFrom('flows')
+    .where('id', '=', id)
+    .where('status', '=', 'CREATING')
+    .executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
 

@@ -1,14 +1,27 @@
 import type { Executor } from './db.js';
 import type { PersonRow, PersonsTable } from './schema.js';
 
-/** Inserts the person unless one with the same blind index exists; returns the stored row either way. */
-export async function upsertPerson(ex: Executor, row: PersonsTable): Promise<PersonRow> {
-  await ex
+/**
+ * The person with this blind index, created from `make` when there is none yet. Reads first:
+ * most requests are for persons already known.
+ */
+export async function upsertPerson(
+  ex: Executor,
+  idIndex: string,
+  make: (idIndex: string) => PersonsTable,
+): Promise<PersonRow> {
+  const find = () => ex.selectFrom('persons').selectAll().where('id_index', '=', idIndex).executeTakeFirst();
+  const existing = await find();
+  if (existing) return existing;
+  const inserted = await ex
     .insertInto('persons')
-    .values(row)
+    .values(make(idIndex))
     .onConflict((oc) => oc.column('id_index').doNothing())
-    .execute();
-  return ex.selectFrom('persons').selectAll().where('id_index', '=', row.id_index).executeTakeFirstOrThrow();
+    .returningAll()
+    .executeTakeFirst();
+  return (
+    inserted ?? (await find()) ?? Promise.reject(new Error('person vanished after a conflicting insert'))
+  );
 }
 
 export function findPersonById(ex: Executor, id: string): Promise<PersonRow | undefined> {
