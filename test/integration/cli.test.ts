@@ -1,122 +1,26 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/migrations/index.js';
-import { FACE, freePort } from '../support/gateway.js';
-import { LOG_DIR, ROOT, recordSecret, tempDir } from '../support/paths.js';
+import { runCli as cli } from '../support/cli-run.js';
+import { FACE } from '../support/gateway.js';
+import { recordSecret, tempDir } from '../support/paths.js';
 import { person, type TestPerson } from '../support/people.js';
+import { type GatewayProcess, spawnGateway } from '../support/process.js';
 
-const BIN = path.join(ROOT, 'bin/etc-esign');
 const TOKEN = /^[0-9A-Za-z]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** JSON log lines of every spawned process go where the suite's log scan reads them. */
-const LOG_FILE = path.join(LOG_DIR, `cli-${process.pid}.ndjson`);
-function keepLogs(...outputs: string[]): void {
-  const lines = outputs.flatMap((o) => o.split('\n')).filter((l) => l.startsWith('{'));
-  if (lines.length > 0) fs.appendFileSync(LOG_FILE, `${lines.join('\n')}\n`);
-}
-
 /** Only what the test sets: no DATABASE_URL (SQLite default), PORT, keys or provider from outside. */
-const cleanEnv = (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH ?? '',
+const cleanEnv = (dataDir: string, extra: Record<string, string> = {}): Record<string, string> => ({
   DATA_DIR: dataDir,
   ...extra,
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/etc-esign ...args` to completion. */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    proc.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`etc-esign ${args[0]} did not finish in 20 s`));
-    }, 20_000);
-    proc.once('error', reject);
-    proc.once('close', (code) => {
-      clearTimeout(timer);
-      keepLogs(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-interface Served {
-  url: string;
-  /** stdout lines that are not JSON log lines (the bootstrap banner). */
-  banner: string[];
-  logLines: string[];
-  stop(): Promise<number | null>;
-}
-
-/** Starts `etc-esign serve` and resolves once it logs that it listens. */
-async function serve(env: NodeJS.ProcessEnv, port: number): Promise<Served> {
-  const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const banner: string[] = [];
-  const logLines: string[] = [];
-  let stderr = '';
-  let buf = '';
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  proc.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-  });
-  const listening = new Promise<void>((resolve, reject) => {
-    proc.stdout.on('data', (c: Buffer) => {
-      buf += c.toString('utf8');
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('{')) {
-          logLines.push(line);
-          keepLogs(line);
-          if (line.includes('"etc-esign listening"')) resolve();
-        } else banner.push(line);
-      }
-    });
-    exited.then((code) =>
-      reject(new Error(`serve exited with ${code} before listening: ${stderr.slice(0, 2000)}`)),
-    );
-    setTimeout(() => reject(new Error('serve did not listen within 20 s')), 20_000).unref();
-  });
-  try {
-    await listening;
-  } catch (err) {
-    proc.kill('SIGKILL');
-    throw err;
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    banner,
-    logLines,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill('SIGTERM');
-      const code = await exited;
-      keepLogs(stderr);
-      return code;
-    },
-  };
-}
+/** `etc-esign serve` on `dataDir`, without PUBLIC_BASE_URL: links use the default http://localhost:PORT. */
+const serve = (dataDir: string): Promise<GatewayProcess> =>
+  spawnGateway({ DATA_DIR: dataDir, PUBLIC_BASE_URL: undefined });
 
 const call = async (
   url: string,
@@ -250,8 +154,7 @@ describe('etc-esign CLI: clients and tokens', () => {
     expect(twice.code).toBe(1);
     expect(twice.stderr).toBe(`error: no active token with id "${plainTokenId}"\n`);
 
-    const port = await freePort();
-    const server = await serve(cleanEnv(dataDir, { PORT: String(port), HOST: '127.0.0.1' }), port);
+    const server = await serve(dataDir);
     try {
       // Clients exist already: no bootstrap banner, no new token.
       expect(server.banner.filter((l) => l.trim() !== '')).toEqual([]);
@@ -261,7 +164,9 @@ describe('etc-esign CLI: clients and tokens', () => {
       const ok = await call(server.url, ttlToken, 'POST', FACE, person(31_002));
       expect(ok.status).toBe(200);
       expect(ok.body.data?.message).toBe('success');
-      expect(ok.body.data?.authUrl).toMatch(new RegExp(`^http://localhost:${port}/s/[0-9A-Za-z]{12}$`));
+      expect(ok.body.data?.authUrl).toMatch(
+        new RegExp(`^http://localhost:${server.port}/s/[0-9A-Za-z]{12}$`),
+      );
     } finally {
       expect(await server.stop()).toBe(0);
     }
@@ -279,15 +184,15 @@ describe('etc-esign CLI: clients and tokens', () => {
 describe('etc-esign serve on a fresh data directory', () => {
   const dataDir = tempDir('cli-serve');
   let port = 0;
-  let server: Served | undefined;
+  let server: GatewayProcess | undefined;
   let token = '';
   const people: TestPerson[] = [person(31_101), person(31_102)];
   const flows: string[] = [];
   const env = () => cleanEnv(dataDir, { PORT: String(port), HOST: '127.0.0.1' });
 
   beforeAll(async () => {
-    port = await freePort();
-    server = await serve(env(), port);
+    server = await serve(dataDir);
+    port = server.port;
   });
   afterAll(async () => {
     if (server) expect(await server.stop()).toBe(0);
@@ -330,8 +235,7 @@ describe('etc-esign serve on a fresh data directory', () => {
   });
 
   it('a second serve on the same data directory prints no new token', async () => {
-    const port2 = await freePort();
-    const second = await serve(cleanEnv(dataDir, { PORT: String(port2), HOST: '127.0.0.1' }), port2);
+    const second = await serve(dataDir);
     try {
       expect(second.banner.filter((l) => l.trim() !== '')).toEqual([]);
       expect((await fetch(`${second.url}/healthz`)).status).toBe(200);

@@ -17,7 +17,8 @@ import { completeSandboxFlow } from '../../src/services/sandbox.js';
 import * as clientStore from '../../src/store/clients.js';
 import * as deliveryStore from '../../src/store/deliveries.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
-import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
+import { api, FACE, type TestGateway } from '../support/gateway.js';
+import { type NotifyingGateway, startNotifyingGateway } from '../support/notifying-gateway.js';
 import { LOG_DIR, recordSecret, tempDir } from '../support/paths.js';
 import { person } from '../support/people.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -38,27 +39,18 @@ const NOTIFY_ENV = {
 };
 
 describe.each(await storeKinds())('signed notifications to clients on %s', (kind) => {
-  let db: TestDatabase;
+  let setup: NotifyingGateway | undefined;
   let gw: TestGateway;
   let receiver: WebhookReceiver;
-  let stopJobs: () => Promise<void>;
   let secret: string;
   let seed = 40_000 + (kind === 'postgres' ? 500 : 0);
 
   beforeAll(async () => {
-    db = await createTestDatabase(kind);
-    receiver = await startWebhookReceiver();
-    gw = await startGateway({ db, env: NOTIFY_ENV });
-    const configured = await updateClientNotifyUrl(gw.runtime, 'acme', receiver.url);
-    secret = configured.webhookSecret ?? '';
-    recordSecret(secret);
-    stopJobs = startJobs(gw.runtime);
+    setup = await startNotifyingGateway(kind, NOTIFY_ENV);
+    ({ gw, receiver, secret } = setup);
   });
   afterAll(async () => {
-    await stopJobs?.();
-    await gw?.close();
-    await receiver?.close();
-    await db?.drop();
+    await setup?.close();
   });
   beforeEach(() => {
     receiver.respond = () => 200;

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeEsign, FakeFlow } from '../../src/fake-esign/server.js';
-import { startJobs } from '../../src/jobs.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { updateClientNotifyUrl } from '../../src/services/clients.js';
 import { expireDueFlows } from '../../src/services/flows.js';
 import { reconcileFlows } from '../../src/services/reconcile.js';
 import * as deliveryStore from '../../src/store/deliveries.js';
-import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
+import { storeKinds } from '../support/databases.js';
 import { startFake } from '../support/esign.js';
-import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
-import { recordSecret } from '../support/paths.js';
+import { api, FACE, type TestGateway } from '../support/gateway.js';
+import { type NotifyingGateway, startNotifyingGateway } from '../support/notifying-gateway.js';
 import { person } from '../support/people.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import type { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const BEIJING_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,41 +17,30 @@ const detailPath = (flowId: string) => `/v2/identity/auth/api/common/${flowId}/d
 
 describe.each(await storeKinds())('reconciliation with the fake e签宝 on %s', (kind) => {
   let fake: FakeEsign;
-  let db: TestDatabase;
+  let setup: NotifyingGateway | undefined;
   let gw: TestGateway;
   let receiver: WebhookReceiver;
-  let stopJobs: () => Promise<void>;
   let secret: string;
   let seed = 42_000 + (kind === 'postgres' ? 500 : 0);
 
   beforeAll(async () => {
     const upstream = await startFake();
     fake = upstream.fake;
-    db = await createTestDatabase(kind);
-    receiver = await startWebhookReceiver();
-    gw = await startGateway({
-      db,
-      env: {
-        ...upstream.env,
-        NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true',
-        NOTIFY_RETRY_SCHEDULE: '0s,100ms',
-        NOTIFY_DISPATCH_INTERVAL_MS: '50',
-        // Reconciliation and the expiry sweep run when a test says so.
-        RECONCILE_INTERVAL_MS: '600000',
-        SWEEP_INTERVAL_MS: '600000',
-        ESIGN_REQUEST_TIMEOUT_MS: '1000',
-      },
+    setup = await startNotifyingGateway(kind, {
+      ...upstream.env,
+      NOTIFY_ALLOW_PRIVATE_NETWORKS: 'true',
+      NOTIFY_RETRY_SCHEDULE: '0s,100ms',
+      NOTIFY_DISPATCH_INTERVAL_MS: '50',
+      // Reconciliation and the expiry sweep run when a test says so.
+      RECONCILE_INTERVAL_MS: '600000',
+      SWEEP_INTERVAL_MS: '600000',
+      ESIGN_REQUEST_TIMEOUT_MS: '1000',
     });
-    secret = (await updateClientNotifyUrl(gw.runtime, 'acme', receiver.url)).webhookSecret ?? '';
-    recordSecret(secret);
-    stopJobs = startJobs(gw.runtime);
+    ({ gw, receiver, secret } = setup);
   });
   afterAll(async () => {
-    await stopJobs?.();
-    await gw?.close();
-    await receiver?.close();
+    await setup?.close();
     await fake?.close();
-    await db?.drop();
   });
   beforeEach(() => {
     fake.script.clear();

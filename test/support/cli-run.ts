@@ -13,8 +13,9 @@ let seq = 0;
 
 /**
  * Runs `node bin/etc-esign ...args` to completion with only the given environment (plus PATH).
- * JSON log lines on stderr go to the suite's log dir for the log scan; stdout (which may print a
- * secret once, by design) is returned and never written to disk.
+ * JSON log lines go to the suite's log dir for the log scan: those on stderr, where commands log,
+ * and for `serve`, which logs to stdout, those on stdout. Other commands' stdout (`client create`
+ * and `token create` print a secret once, by design) is returned and never written to disk.
  */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
@@ -38,7 +39,9 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
     proc.once('error', reject);
     proc.once('close', (code) => {
       clearTimeout(timer);
-      const logs = stderr.split('\n').filter((l) => l.startsWith('{'));
+      const logs = [...(args[0] === 'serve' ? stdout.split('\n') : []), ...stderr.split('\n')].filter((l) =>
+        l.startsWith('{'),
+      );
       if (logs.length > 0) {
         fs.appendFileSync(
           path.join(LOG_DIR, `cli-run-${process.pid}-${++seq}.ndjson`),

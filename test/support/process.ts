@@ -10,6 +10,8 @@ export interface GatewayProcess {
   proc: ChildProcess;
   /** Plain (non-JSON) stdout lines, e.g. the bootstrap banner. */
   banner: string[];
+  /** JSON log lines on stdout so far (also written to the suite's log dir). */
+  logLines: string[];
   /** Sends a signal and resolves with the exit code (null when killed by the signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -18,30 +20,44 @@ let seq = 0;
 
 /**
  * Runs the built gateway (`bin/etc-esign serve`) as its own process, as production would. JSON log
- * lines go to the suite's log dir (so the log scan covers them); resolves once it listens.
+ * lines (stdout, and any on stderr once it exits) go to the suite's log dir, so the log scan covers
+ * them; resolves once it listens, and kills it if it exits or takes 20 s before that.
+ *
+ * `env` overrides the defaults below; a variable set to `undefined` is left unset (e.g.
+ * `PUBLIC_BASE_URL`, to get the default `http://localhost:PORT`).
  */
 export async function spawnGateway(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   opts: { port?: number } = {},
 ): Promise<GatewayProcess> {
   const port = opts.port ?? (await freePort());
   const logFile = path.join(LOG_DIR, `proc-${process.pid}-${++seq}.ndjson`);
+  const merged: Record<string, string | undefined> = {
+    PATH: process.env.PATH ?? '',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: tempDir('proc'),
+    LOG_LEVEL: 'info',
+    ...env,
+  };
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/etc-esign'), 'serve'], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      DATA_DIR: tempDir('proc'),
-      LOG_LEVEL: 'info',
-      ...env,
-    },
+    env: Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const banner: string[] = [];
+  const logLines: string[] = [];
   let stderr = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  proc.once('close', () => {
+    const lines = stderr.split('\n').filter((l) => l.startsWith('{'));
+    if (lines.length > 0) fs.appendFileSync(logFile, `${lines.join('\n')}\n`);
+  });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  let timer: NodeJS.Timeout | undefined;
   const listening = new Promise<void>((resolve, reject) => {
     let buf = '';
     proc.stdout?.on('data', (chunk: Buffer) => {
@@ -51,25 +67,32 @@ export async function spawnGateway(
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('{')) {
+          logLines.push(line);
           fs.appendFileSync(logFile, `${line}\n`);
           if (line.includes('"etc-esign listening"')) resolve();
         } else banner.push(line);
         nl = buf.indexOf('\n');
       }
     });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
     exited.then((code) =>
       reject(new Error(`gateway exited with ${code} before listening: ${stderr.slice(0, 2000)}`)),
     );
+    timer = setTimeout(() => reject(new Error('gateway did not listen within 20 s')), 20_000);
   });
-  await listening;
+  try {
+    await listening;
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     proc,
     banner,
+    logLines,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
 import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../services/sandbox.js';
 import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
@@ -39,6 +39,26 @@ const unavailable = (status: SandboxPage['status']) =>
         '该认证链接已过期、已被替代或认证已结束，请联系办理机构获取新的链接。',
       ]);
 
+/**
+ * The page view of sandbox flow `id` while it is pending; otherwise sends the 404 page (unknown id)
+ * or the 410 page (flow over) and returns null.
+ */
+async function pendingView(deps: ServiceDeps, id: string, reply: FastifyReply): Promise<SandboxPage | null> {
+  const view = SANDBOX_ID.test(id) ? await getSandboxPage(deps, id) : null;
+  if (!view) {
+    reply
+      .code(404)
+      .headers(PAGE_HEADERS)
+      .send(messagePage('链接不存在', '❓', ['请联系办理机构获取新的链接。']));
+    return null;
+  }
+  if (view.status !== 'PENDING') {
+    reply.code(410).headers(PAGE_HEADERS).send(unavailable(view.status));
+    return null;
+  }
+  return view;
+}
+
 /** The sandbox provider's face page: mobile-first, Chinese, masked identity, explicit consent. */
 export const sandboxH5Route =
   (deps: ServiceDeps): FastifyPluginAsync =>
@@ -53,16 +73,8 @@ export const sandboxH5Route =
       '/h5/sandbox/:id',
       { schema: { hide: true } },
       async (request, reply) => {
-        const view = SANDBOX_ID.test(request.params.id)
-          ? await getSandboxPage(deps, request.params.id)
-          : null;
-        if (!view)
-          return reply
-            .code(404)
-            .headers(PAGE_HEADERS)
-            .send(messagePage('链接不存在', '❓', ['请联系办理机构获取新的链接。']));
-        if (view.status !== 'PENDING')
-          return reply.code(410).headers(PAGE_HEADERS).send(unavailable(view.status));
+        const view = await pendingView(deps, request.params.id, reply);
+        if (!view) return reply;
         return reply.headers(PAGE_HEADERS).send(facePage(request.params.id, view));
       },
     );
@@ -71,16 +83,8 @@ export const sandboxH5Route =
       '/h5/sandbox/:id',
       { schema: { hide: true } },
       async (request, reply) => {
-        const view = SANDBOX_ID.test(request.params.id)
-          ? await getSandboxPage(deps, request.params.id)
-          : null;
-        if (!view)
-          return reply
-            .code(404)
-            .headers(PAGE_HEADERS)
-            .send(messagePage('链接不存在', '❓', ['请联系办理机构获取新的链接。']));
-        if (view.status !== 'PENDING')
-          return reply.code(410).headers(PAGE_HEADERS).send(unavailable(view.status));
+        const view = await pendingView(deps, request.params.id, reply);
+        if (!view) return reply;
         const form = request.body ?? {};
         if (form.consent !== 'yes') {
           return reply
