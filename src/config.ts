@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { EsignConfig } from './providers/esign/request.js';
 
 /**
  * All configuration, read and validated once at start. Everything else receives a `Config`;
@@ -12,15 +13,7 @@ export interface Config {
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize: number };
   redisUrl: string | null;
   provider: 'sandbox' | 'esign';
-  esign: {
-    baseUrl: string;
-    appId: string;
-    appSecret: string;
-    faceMode: 'ZHIMACREDIT' | 'TENCENT' | 'ESIGN' | 'WE_CHAT_FACE';
-    connectTimeoutMs: number;
-    requestTimeoutMs: number;
-    callbackWindowMs: number;
-  } | null;
+  esign: (EsignConfig & { maxConnections: number; callbackWindowMs: number }) | null;
   logLevel: string;
   minAge: number;
   sandboxLinkTtlMs: number;
@@ -130,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       faceMode: oneOf('ESIGN_FACE_MODE', 'ZHIMACREDIT', FACE_MODES),
       connectTimeoutMs: int('ESIGN_CONNECT_TIMEOUT_MS', 3000, 1, 600_000),
       requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
+      maxConnections: int('ESIGN_MAX_CONNECTIONS', 512, 1, 10_000),
       callbackWindowMs: int('ESIGN_CALLBACK_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
     };
   }

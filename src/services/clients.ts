@@ -174,12 +174,12 @@ export async function authenticate(
   token: string | undefined,
   sysId: string | undefined,
 ): Promise<AuthenticatedClient> {
-  const unauthorized = new AppError('unauthorized');
-  if (!token || token.length !== TOKEN_LENGTH) throw unauthorized;
+  const unauthorized = () => new AppError('unauthorized');
+  if (!token || token.length !== TOKEN_LENGTH) throw unauthorized();
   const row = await clients.findTokenWithClient(deps.store.db, hashToken(token));
   const now = deps.now();
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now))
-    throw unauthorized;
+    throw unauthorized();
   if (!sysId || !row.sys_ids.split(',').includes(sysId)) throw new AppError('forbidden');
   await enforce(deps, `token:${row.token_id}`, deps.config.rateLimits.perToken, SECOND);
   if (row.last_used_at === null || row.last_used_at < now - TOUCH_INTERVAL_MS) {

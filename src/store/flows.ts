@@ -139,7 +139,8 @@ export interface ReconcileClaim {
 export function claimFlowsForReconcile(ex: Executor, c: ReconcileClaim): Promise<FlowRow[]> {
   const due = (eb: ExpressionBuilder<Database, 'flows'>) =>
     eb.and([
-      eb('status', '=', 'PENDING'),
+      // A literal, so SQLite can use the partial index on pending flows (a parameter cannot match it).
+      sql<boolean>`status = 'PENDING'`,
       eb('provider_flow_id', 'is not', null),
       eb.or([eb('reconcile_due_at', 'is', null), eb('reconcile_due_at', '<=', c.now)]),
       ...(c.pastExpiryOnly ? [eb('expire_at', '<=', c.now)] : []),

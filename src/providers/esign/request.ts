@@ -16,6 +16,8 @@ export interface EsignConfig {
   faceMode: 'ZHIMACREDIT' | 'TENCENT' | 'ESIGN' | 'WE_CHAT_FACE';
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Keep-alive connections to e签宝: caps concurrent upstream calls (each ~200 ms or more). */
+  maxConnections?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
@@ -141,7 +143,7 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
   const requestTimeoutMs = positiveOr(cfg.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
   const log = logger.child({ component: 'esign-client' });
   const pool = new Pool(origin, {
-    connections: 128,
+    connections: cfg.maxConnections ?? 512,
     connect: { timeout: connectTimeoutMs },
     headersTimeout: requestTimeoutMs,
     bodyTimeout: requestTimeoutMs,
