@@ -34,7 +34,7 @@ export async function createRuntime(
   const cipher = new PiiCipher(keys);
   const metrics = createMetrics();
   const now = opts.now ?? (() => Date.now());
-  const store = openStore(config.database);
+  const store = openStore(config.database, logger);
   try {
     if (opts.migrate !== false) await migrateToLatest(store.db);
   } catch (err) {

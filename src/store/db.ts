@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -28,9 +29,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function openStore(database: Config['database']): Store {
+export function openStore(database: Config['database'], logger?: Logger): Store {
   if (database.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: database.url, max: database.poolSize });
+    // An idle client losing its server (restart, failover) emits here; unheard, it would crash the
+    // process. The pool replaces the client on the next checkout.
+    pool.on('error', (err) =>
+      logger?.warn({ err: { message: err.message } }, 'idle PostgreSQL connection lost'),
+    );
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

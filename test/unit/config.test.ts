@@ -114,6 +114,7 @@ describe('loadConfig', () => {
       faceMode: 'ZHIMACREDIT',
       connectTimeoutMs: 3000,
       requestTimeoutMs: 10_000,
+      maxConnections: 512,
       callbackWindowMs: 15 * 60_000,
     });
   });
