@@ -46,7 +46,7 @@ function teardown() {
       if (hit) leaks.push(`${file}: a log line holds a secret or personal value of length ${hit.length}`);
     }
   }
-  process.stdout.write(
+  process.stderr.write(
     `log scan: ${lines} log lines in ${files.length} files checked against ${secrets.length} values\n`,
   );
   // Running only pure unit tests starts no gateway; then there is nothing to scan, which is fine.
