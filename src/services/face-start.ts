@@ -134,6 +134,7 @@ async function decide(
     updated_at: now,
     opened_at: null,
     completed_at: null,
+    reconcile_due_at: null,
   };
   return deps.store.db.transaction().execute(async (trx) => {
     if (!(await flows.tryReserveFlow(trx, row))) {

@@ -21,8 +21,12 @@ function sandboxProvider(deps: ServiceDeps): SandboxProvider {
   return deps.provider;
 }
 
+/** Sandbox page ids are `sbx_` + base62; anything else names no flow (and PostgreSQL refuses NUL bytes). */
+const SANDBOX_ID = /^sbx_[0-9A-Za-z]{1,60}$/;
+
 async function findSandboxFlow(deps: ServiceDeps, sandboxId: string): Promise<FlowRow | undefined> {
   sandboxProvider(deps);
+  if (!SANDBOX_ID.test(sandboxId)) return undefined;
   return flows.findFlowByProviderId(deps.store.db, 'sandbox', sandboxId);
 }
 

@@ -44,10 +44,6 @@ export function compareDates(a: CivilDate, b: CivilDate): number {
   return a.year - b.year || a.month - b.month || a.day - b.day;
 }
 
-export function sameDate(a: CivilDate, b: CivilDate): boolean {
-  return compareDates(a, b) === 0;
-}
-
 /**
  * Days since 1970-01-01 (proleptic Gregorian). Own arithmetic rather than `Date.UTC`, which
  * maps years 0–99 to 1900–1999 and would corrupt dates parsed from arbitrary input.

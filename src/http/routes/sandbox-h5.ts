@@ -5,7 +5,6 @@ import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
 
 const FAIL_REASONS = ['人脸比对未通过', '活体检测未通过', '用户取消认证'];
 /** Sandbox flow ids are `sbx_` + base62; anything else (e.g. `%00`, refused by PostgreSQL) is unknown. */
-const SANDBOX_ID = /^[0-9A-Za-z_-]{1,64}$/;
 
 function facePage(id: string, view: SandboxPage, error?: string): string {
   return page(
@@ -44,7 +43,7 @@ const unavailable = (status: SandboxPage['status']) =>
  * or the 410 page (flow over) and returns null.
  */
 async function pendingView(deps: ServiceDeps, id: string, reply: FastifyReply): Promise<SandboxPage | null> {
-  const view = SANDBOX_ID.test(id) ? await getSandboxPage(deps, id) : null;
+  const view = await getSandboxPage(deps, id);
   if (!view) {
     reply
       .code(404)

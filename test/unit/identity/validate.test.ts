@@ -12,6 +12,13 @@ const valid = {
 
 const err = (field: string, code: string, message: string) => ({ field, code, message });
 
+const ALL_REQUIRED = [
+  err('name', 'REQUIRED', '姓名不能为空'),
+  err('idNumber', 'REQUIRED', '身份证号不能为空'),
+  err('mobile', 'REQUIRED', '手机号不能为空'),
+  err('validPeriod', 'REQUIRED', '证件有效期不能为空'),
+];
+
 describe('validateFaceRequest', () => {
   it('returns the normalized person with kind and birth date', () => {
     expect(validateFaceRequest(valid, opts)).toEqual({
@@ -85,12 +92,7 @@ describe('validateFaceRequest', () => {
     (body) => {
       expect(validateFaceRequest(body, opts)).toEqual({
         ok: false,
-        errors: [
-          err('name', 'REQUIRED', '姓名不能为空'),
-          err('idNumber', 'REQUIRED', '身份证号不能为空'),
-          err('mobile', 'REQUIRED', '手机号不能为空'),
-          err('validPeriod', 'REQUIRED', '证件有效期不能为空'),
-        ],
+        errors: ALL_REQUIRED,
       });
     },
   );
@@ -103,12 +105,7 @@ describe('validateFaceRequest', () => {
       ),
     ).toEqual({
       ok: false,
-      errors: [
-        err('name', 'REQUIRED', '姓名不能为空'),
-        err('idNumber', 'REQUIRED', '身份证号不能为空'),
-        err('mobile', 'REQUIRED', '手机号不能为空'),
-        err('validPeriod', 'REQUIRED', '证件有效期不能为空'),
-      ],
+      errors: ALL_REQUIRED,
     });
     expect(validateFaceRequest({ ...valid, name: '' }, opts)).toEqual({
       ok: false,
