@@ -1,24 +1,20 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
 import { AppError } from './errors.js';
 import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
 import { createLogger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import {
   createClient,
-  createToken,
   listClients,
-  listTokens,
-  parseTtl,
-  revokeToken,
   rotateWebhookSecret,
   updateClientNotifyUrl,
-} from './services/clients.js';
-import { describeFlow } from './services/flows.js';
-import { listDeliveries, redeliver } from './services/notifications.js';
-import { completeSandboxFlow } from './services/sandbox.js';
+} from './services/clients/admin.js';
+import { createToken, listTokens, parseTtl, revokeToken } from './services/clients/tokens.js';
+import { showFlow } from './services/flows/queries.js';
+import { completeSandboxFlow } from './services/flows/sandbox.js';
+import { listDeliveries, redeliver } from './services/notifications/deliveries.js';
 import { migrateToLatest, openStore } from './store/db.js';
-import { findFlowById } from './store/flows.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -193,17 +189,7 @@ export function buildCli(): Command {
     .command('show <flowId>')
     .description('show one flow (personal data masked)')
     .action((flowId: string) =>
-      withRuntime(async (rt) => {
-        const flow = await findFlowById(rt.store.db, flowId);
-        if (!flow) throw new AppError('not_found', { detail: `no flow ${flowId}` });
-        out(
-          JSON.stringify(
-            { ...(await describeFlow(rt, flow)), clientId: flow.client_id, provider: flow.provider },
-            null,
-            2,
-          ),
-        );
-      }),
+      withRuntime(async (rt) => out(JSON.stringify(await showFlow(rt, flowId), null, 2))),
     );
 
   const delivery = program.command('delivery').description('notifications to clients');
@@ -266,18 +252,18 @@ export function buildCli(): Command {
     .command('fake-esign')
     .description('run a fake e签宝 upstream on loopback for local development')
     .option('--port <n>', 'port (0 = any free port)', '0')
-    .option('--app-id <id>', 'app id it accepts', process.env.ESIGN_APP_ID || 'fake-app-id')
+    .option('--app-id <id>', 'app id it accepts (default: ESIGN_APP_ID, else fake-app-id)')
     .option(
       '--app-secret <secret>',
-      'app secret it verifies with',
-      process.env.ESIGN_APP_SECRET || 'fake-app-secret',
+      'app secret it verifies with (default: ESIGN_APP_SECRET, else fake-app-secret)',
     )
     .option('--latency-ms <n>', 'added latency per call', '0')
-    .action(async (opts: { port: string; appId: string; appSecret: string; latencyMs: string }) => {
+    .action(async (opts: { port: string; appId?: string; appSecret?: string; latencyMs: string }) => {
+      const defaults = loadFakeEsignDefaults();
       await runFakeEsignCommand({
         port: Number(opts.port),
-        appId: opts.appId,
-        appSecret: opts.appSecret,
+        appId: opts.appId ?? defaults.appId,
+        appSecret: opts.appSecret ?? defaults.appSecret,
         latencyMs: Number(opts.latencyMs),
       });
     });

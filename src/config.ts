@@ -1,5 +1,22 @@
 import path from 'node:path';
-import type { EsignConfig } from './providers/esign/request.js';
+
+/** The face modes e签宝 offers for its H5 face page. */
+export const ESIGN_FACE_MODES = ['ZHIMACREDIT', 'TENCENT', 'ESIGN', 'WE_CHAT_FACE'] as const;
+export type EsignFaceMode = (typeof ESIGN_FACE_MODES)[number];
+
+export interface EsignConfig {
+  /** Origin only, e.g. `https://smlopenapi.esign.cn`. */
+  baseUrl: string;
+  appId: string;
+  appSecret: string;
+  faceMode: EsignFaceMode;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Keep-alive connections to e签宝: caps concurrent upstream calls (each ~200 ms or more). */
+  maxConnections: number;
+  /** How far a callback's timestamp may be from our clock. */
+  callbackWindowMs: number;
+}
 
 /**
  * All configuration, read and validated once at start. Everything else receives a `Config`;
@@ -13,7 +30,7 @@ export interface Config {
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize: number };
   redisUrl: string | null;
   provider: 'sandbox' | 'esign';
-  esign: (EsignConfig & { maxConnections: number; callbackWindowMs: number }) | null;
+  esign: EsignConfig | null;
   logLevel: string;
   minAge: number;
   sandboxLinkTtlMs: number;
@@ -51,7 +68,6 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const FACE_MODES = ['ZHIMACREDIT', 'TENCENT', 'ESIGN', 'WE_CHAT_FACE'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -120,7 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: env.ESIGN_BASE_URL ? url('ESIGN_BASE_URL', env.ESIGN_BASE_URL, ['http:', 'https:']) : '',
       appId: env.ESIGN_APP_ID ?? '',
       appSecret: env.ESIGN_APP_SECRET ?? '',
-      faceMode: oneOf('ESIGN_FACE_MODE', 'ZHIMACREDIT', FACE_MODES),
+      faceMode: oneOf('ESIGN_FACE_MODE', 'ZHIMACREDIT', ESIGN_FACE_MODES),
       connectTimeoutMs: int('ESIGN_CONNECT_TIMEOUT_MS', 3000, 1, 600_000),
       requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
       maxConnections: int('ESIGN_MAX_CONNECTIONS', 512, 1, 10_000),
@@ -206,6 +222,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalMs,
     notify,
   };
+}
+
+/**
+ * What `fake-esign` needs: the same app credentials the gateway would use, so both sides agree
+ * without repeating them on the command line. It needs nothing else, so it must not fail on the
+ * rest of the gateway's configuration.
+ */
+export function loadFakeEsignDefaults(env: NodeJS.ProcessEnv = process.env): {
+  appId: string;
+  appSecret: string;
+} {
+  return { appId: env.ESIGN_APP_ID || 'fake-app-id', appSecret: env.ESIGN_APP_SECRET || 'fake-app-secret' };
 }
 
 /** `90s`, `5m`, `2h`, `1d`, `250ms` → milliseconds; null when malformed. */

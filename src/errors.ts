@@ -44,12 +44,7 @@ export class AppError extends Error {
       detail?: string;
     } = {},
   ) {
-    // Expected outcomes (bad input, auth, rate limits, upstream refusals) are answered, not
-    // debugged: skipping their stack trace keeps them cheap on hot paths.
-    const stackLimit = Error.stackTraceLimit;
-    if (kind !== 'internal') Error.stackTraceLimit = 0;
     super(opts.detail ?? opts.userMessage ?? kind, { cause: opts.cause });
-    Error.stackTraceLimit = stackLimit;
     this.name = 'AppError';
     this.kind = kind;
     this.userMessage = opts.userMessage ?? ERROR_KINDS[kind].message;

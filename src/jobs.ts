@@ -1,9 +1,7 @@
 import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
-import { STALE_RESERVATION_MS } from './services/face-start.js';
-import { expireDueFlows } from './services/flows.js';
-import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications-dispatch.js';
-import { reconcileFlows } from './services/reconcile.js';
+import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
+import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';
 import { Wakeup } from './services/wakeup.js';
 
 /**
@@ -43,7 +41,7 @@ export function startJobs(runtime: Runtime): () => Promise<void> {
 
   const loops = [
     loop('expiry', config.sweepIntervalMs, new Wakeup(), async () => {
-      const n = await expireDueFlows(runtime, STALE_RESERVATION_MS, stop.signal);
+      const n = await expireDueFlows(runtime, stop.signal);
       if (n > 0) logger.info({ expired: n }, 'expired pending flows');
       return undefined;
     }),

@@ -4,12 +4,12 @@ import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { EsignProvider } from './providers/esign/esign-provider.js';
-import type { FaceProvider } from './providers/provider.js';
+import type { FaceProvider, SandboxControl } from './providers/provider.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
-import { oldestPendingDeliveryAge } from './services/notifications.js';
+import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
 import { migrateToLatest, openStore } from './store/db.js';
 
@@ -17,7 +17,6 @@ export interface Runtime extends ServiceDeps {
   close(): Promise<void>;
 }
 
-/** Builds every long-lived part from the config, once; `close` releases them in reverse order. */
 export interface RuntimeOptions {
   migrate?: boolean;
   /** Test seams: a controllable clock, and a wrapper around the provider (e.g. to count calls). */
@@ -25,6 +24,7 @@ export interface RuntimeOptions {
   wrapProvider?: (provider: FaceProvider) => FaceProvider;
 }
 
+/** Builds every long-lived part from the config, once; `close` releases them in reverse order. */
 export async function createRuntime(
   config: Config,
   logger: Logger,
@@ -42,18 +42,21 @@ export async function createRuntime(
     throw err;
   }
   let provider: FaceProvider;
+  let sandbox: SandboxControl | null = null;
   if (config.provider === 'esign' && config.esign) {
     provider = new EsignProvider(config.esign, {
       logger,
       onBalanceExhausted: () => metrics.balanceExhausted.inc(),
     });
   } else {
-    provider = new SandboxProvider({
+    const sandboxProvider = new SandboxProvider({
       publicBaseUrl: config.publicBaseUrl,
       linkTtlMs: config.sandboxLinkTtlMs,
       accountKey: keys.blindIndex,
       now,
     });
+    provider = sandboxProvider;
+    sandbox = sandboxProvider;
   }
   if (opts.wrapProvider) provider = opts.wrapProvider(provider);
   metrics.measureOldestPendingWith(() => oldestPendingDeliveryAge({ store, now }));
@@ -63,6 +66,7 @@ export async function createRuntime(
     store,
     cipher,
     provider,
+    sandbox,
     logger,
     now,
     metrics,

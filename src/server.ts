@@ -3,7 +3,7 @@ import { buildApp } from './http/app.js';
 import { startJobs } from './jobs.js';
 import type { Logger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { ensureDefaultClient } from './services/clients.js';
+import { ensureDefaultClient } from './services/clients/bootstrap.js';
 
 export interface RunningServer {
   runtime: Runtime;

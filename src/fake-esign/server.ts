@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { request as undiciRequest } from 'undici';
+import { ESIGN_FACE_MODES } from '../config.js';
 
 export type FakeEndpoint = 'createAccount' | 'getAccount' | 'face' | 'faceStatus' | 'detail';
 
@@ -90,7 +91,7 @@ const CONTENT_TYPE = 'application/json; charset=UTF-8';
 const TIMESTAMP_WINDOW_MS = 15 * 60 * 1000;
 const FLOW_LIFETIME_MS = 23 * 60 * 60 * 1000;
 const MAX_BODY_BYTES = 64 * 1024;
-const FACE_MODES = new Set(['ZHIMACREDIT', 'TENCENT', 'ESIGN', 'WE_CHAT_FACE']);
+const FACE_MODES: ReadonlySet<string> = new Set(ESIGN_FACE_MODES);
 const ID_TYPES = new Set([
   'CRED_PSN_CH_IDCARD',
   'CRED_PSN_CH_HONGKONG',

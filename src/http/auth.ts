@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { type AuthenticatedClient, authenticate } from '../services/clients.js';
+import { type AuthenticatedClient, authenticate } from '../services/clients/auth.js';
 import type { ServiceDeps } from '../services/deps.js';
 
 declare module 'fastify' {

@@ -71,20 +71,31 @@ interface SchemaIssue {
   params: Record<string, unknown>;
 }
 
-/** Schema (Ajv) failures as field errors, one per field, in the same codes the domain rules use. */
+/**
+ * Failures of routes whose schema validates (parameters, console calls), one per field. The face
+ * body is not among them: `domain/identity` alone judges it.
+ */
 export function fieldErrorsFromSchema(issues: readonly SchemaIssue[]): FieldError[] {
   const byField = new Map<string, FieldError>();
   for (const issue of issues) {
     const path = issue.instancePath.replace(/^\//, '').split('/')[0] ?? '';
     const field = issue.keyword === 'required' ? String(issue.params.missingProperty) : path || 'body';
     if (byField.has(field)) continue;
-    if (issue.keyword === 'maxLength') {
-      byField.set(field, { field, code: 'TOO_LONG', message: `长度不能超过${issue.params.limit}个字符` });
-    } else if (field === 'body') {
-      byField.set(field, { field, code: 'BODY_TYPE', message: '请求体必须是JSON对象' });
-    } else {
-      byField.set(field, { field, code: 'REQUIRED', message: '必填，且须为非空字符串' });
-    }
+    byField.set(field, schemaFieldError(field, issue));
   }
   return [...byField.values()];
+}
+
+function schemaFieldError(field: string, issue: SchemaIssue): FieldError {
+  if (field === 'body' && issue.keyword === 'type') return bodyError('BODY_TYPE', '请求体必须是JSON对象');
+  switch (issue.keyword) {
+    case 'required':
+      return { field, code: 'REQUIRED', message: '不能为空' };
+    case 'type':
+      return { field, code: 'TYPE', message: '类型错误' };
+    case 'maxLength':
+      return { field, code: 'TOO_LONG', message: `长度不能超过${issue.params.limit}个字符` };
+    default:
+      return { field, code: 'FORMAT', message: '格式或取值无效' };
+  }
 }

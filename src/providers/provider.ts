@@ -46,11 +46,44 @@ export interface ProviderFlowResult {
   failReason: string | null;
 }
 
+/** A result notification as it reached our callback route, before anything is trusted. */
+export interface RawCallback {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  /** The query parameters of our own notify URL (part of e签宝's signature). */
+  query: Record<string, string>;
+}
+
+export type CallbackCheck =
+  /** Not from the provider (signature, app id, timestamp…): nothing may change. */
+  | { kind: 'rejected'; reason: string }
+  /** Authentic, but not a face result (another action). */
+  | { kind: 'ignored'; action: string }
+  | {
+      kind: 'result';
+      providerFlowId: string;
+      /** Our flow id as echoed back by the provider, when it sends one. */
+      contextId: string | null;
+      success: boolean;
+      accountId: string | null;
+    };
+
 export interface FaceProvider {
   readonly name: 'sandbox' | 'esign';
   /** Starts one (billed) face flow. Throws `AppError` with an upstream_* kind on failure. */
   startFace(input: StartFaceInput): Promise<StartFaceResult>;
   /** Asks the provider where a flow stands (for reconciliation). */
   queryFlow(providerFlowId: string): Promise<ProviderFlowResult>;
+  /** Checks a pushed result on its raw bytes; null when this provider pushes no results. */
+  verifyCallback(callback: RawCallback, now: number): CallbackCheck | null;
   close(): Promise<void>;
+}
+
+/**
+ * What only the sandbox can do: finish a flow by hand. The runtime hands it to services when the
+ * sandbox is the provider, so nothing needs to ask which provider is running.
+ */
+export interface SandboxControl {
+  /** The stable account id the sandbox gives a person on success. */
+  accountIdFor(personKey: string): string;
 }

@@ -1,6 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { randomBase62 } from '../crypto/random.js';
-import type { FaceProvider, ProviderFlowResult, StartFaceInput, StartFaceResult } from './provider.js';
+import type {
+  CallbackCheck,
+  FaceProvider,
+  ProviderFlowResult,
+  SandboxControl,
+  StartFaceInput,
+  StartFaceResult,
+} from './provider.js';
 
 export interface SandboxOptions {
   publicBaseUrl: string;
@@ -15,7 +22,7 @@ export interface SandboxOptions {
  * completes or fails the check by hand. Results travel through the same service function as
  * e签宝 callbacks.
  */
-export class SandboxProvider implements FaceProvider {
+export class SandboxProvider implements FaceProvider, SandboxControl {
   readonly name = 'sandbox' as const;
 
   constructor(private readonly opts: SandboxOptions) {}
@@ -34,6 +41,11 @@ export class SandboxProvider implements FaceProvider {
   /** Sandbox results are applied the moment they happen, so there is never anything to discover. */
   async queryFlow(_providerFlowId: string): Promise<ProviderFlowResult> {
     return { status: 'PENDING', accountId: null, failReason: null };
+  }
+
+  /** Results happen on our own page; nothing is ever pushed. */
+  verifyCallback(): CallbackCheck | null {
+    return null;
   }
 
   /** A stable 32-hex account id per person, shaped like e签宝's. */

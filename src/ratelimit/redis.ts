@@ -24,7 +24,8 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly prefix: string;
 
   constructor(url: string, prefix = 'etc-esign:rl:') {
-    // Fail fast instead of queueing forever: a request waits for Redis at most this long.
+    // One retry after a lost connection, then the command fails and the limiter lets the request
+    // through (see services/rate-limits.ts) rather than holding it until Redis returns.
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
     this.prefix = prefix;
   }

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { PiiCipher } from '../crypto/pii.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { FaceProvider } from '../providers/provider.js';
+import type { FaceProvider, SandboxControl } from '../providers/provider.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { Store } from '../store/db.js';
 import type { Wakeup } from './wakeup.js';
@@ -13,6 +13,8 @@ export interface ServiceDeps {
   store: Store;
   cipher: PiiCipher;
   provider: FaceProvider;
+  /** Present only when the sandbox is the provider: finishing flows by hand. */
+  sandbox: SandboxControl | null;
   logger: Logger;
   metrics: Metrics;
   rateLimiter: RateLimiter;

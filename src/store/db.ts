@@ -20,8 +20,14 @@ export type Db = Kysely<Database>;
 export type Executor = Kysely<Database> | Transaction<Database>;
 export type Dialect = 'sqlite' | 'postgres';
 
-// bigint (int8) columns hold epoch milliseconds, well inside Number's exact range.
-pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+/** bigint (int8) columns hold epoch milliseconds, well inside Number's exact range. */
+const PG_INT8 = 20;
+const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === PG_INT8
+      ? (v: string) => Number.parseInt(v, 10)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 export interface Store {
   db: Db;
@@ -31,7 +37,7 @@ export interface Store {
 
 export function openStore(database: Config['database'], logger?: Logger): Store {
   if (database.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: database.url, max: database.poolSize });
+    const pool = new pg.Pool({ connectionString: database.url, max: database.poolSize, types: PG_TYPES });
     // An idle client losing its server (restart, failover) emits here; unheard, it would crash the
     // process. The pool replaces the client on the next checkout.
     pool.on('error', (err) =>

@@ -107,7 +107,6 @@ export interface Database {
 export type ClientRow = Selectable<ClientsTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type PersonRow = Selectable<PersonsTable>;
-/** Reconciliation bookkeeping stays inside the store: services see a flow without it. */
 export type FlowRow = Selectable<FlowsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type NewFlow = Insertable<FlowsTable>;

@@ -4,12 +4,12 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { request as undiciRequest } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { EsignConfig } from '../../src/config.js';
 import { AppError, type ErrorKind } from '../../src/errors.js';
 import { runFakeEsignCommand } from '../../src/fake-esign/cli-entry.js';
 import { type FakeEsign, startFakeEsign } from '../../src/fake-esign/server.js';
 import { verifyEsignCallback } from '../../src/providers/esign/callback.js';
 import { EsignProvider } from '../../src/providers/esign/esign-provider.js';
-import type { EsignConfig } from '../../src/providers/esign/request.js';
 import {
   contentMd5,
   SIGNED_ACCEPT,
@@ -54,6 +54,8 @@ function config(baseUrl: string, overrides: Partial<EsignConfig> = {}): EsignCon
     faceMode: 'ZHIMACREDIT',
     connectTimeoutMs: 1000,
     requestTimeoutMs: 2000,
+    maxConnections: 16,
+    callbackWindowMs: 15 * 60_000,
     ...overrides,
   };
 }

@@ -43,7 +43,7 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
     expect(again.body.requestId).not.toBe(first.body.requestId);
     expect(gw.startCalls()).toBe(1);
 
-    const { completeSandboxFlow } = await import('../../src/services/sandbox.js');
+    const { completeSandboxFlow } = await import('../../src/services/flows/sandbox.js');
     await completeSandboxFlow(gw.runtime, data.flowId, { success: true });
 
     const verified = await api(gw, 'POST', FACE, p);
@@ -82,7 +82,7 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
 
   it('gives the same person the same e签宝 account id on every verification', async () => {
     const p = next();
-    const { completeSandboxFlow } = await import('../../src/services/sandbox.js');
+    const { completeSandboxFlow } = await import('../../src/services/flows/sandbox.js');
     const flow = (await api(gw, 'POST', FACE, p)).body.data.flowId;
     const r1 = await completeSandboxFlow(gw.runtime, flow, { success: true });
     const other = await gw.newClient(`other-${kind}-${seed}`);
@@ -93,7 +93,7 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
 
   it('verified needs the same name: another name on the same ID number starts a flow', async () => {
     const p = next();
-    const { completeSandboxFlow } = await import('../../src/services/sandbox.js');
+    const { completeSandboxFlow } = await import('../../src/services/flows/sandbox.js');
     await completeSandboxFlow(gw.runtime, (await api(gw, 'POST', FACE, p)).body.data.flowId, {
       success: true,
     });
@@ -146,9 +146,9 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
     const expiredLink = await fetch(fresh.authUrl, { redirect: 'manual' });
     expect(expiredLink.status).toBe(410);
 
-    const { expireDueFlows } = await import('../../src/services/flows.js');
-    expect(await expireDueFlows(gw.runtime, 60_000)).toBeGreaterThanOrEqual(1);
-    const { findFlowById } = await import('../../src/store/flows.js');
+    const { expireDueFlows } = await import('../../src/services/flows/reconcile.js');
+    expect(await expireDueFlows(gw.runtime)).toBeGreaterThanOrEqual(1);
+    const { findFlowById } = await import('../../src/store/flow-store.js');
     expect((await findFlowById(gw.runtime.store.db, fresh.flowId))?.status).toBe('EXPIRED');
     gw.advance(-57 * 60_000);
   });
@@ -169,7 +169,7 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
     });
   });
 
-  it('reports every bad field together, schema and identity rules alike', async () => {
+  it('reports every bad field together, type and identity rules alike', async () => {
     const r = await api(gw, 'POST', FACE, {
       name: 'x'.repeat(33),
       idNumber: 12,
@@ -178,7 +178,7 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
     expect(r.status).toBe(400);
     expect(r.body.data.errors.map((e: { field: string; code: string }) => `${e.field}:${e.code}`)).toEqual([
       'name:TOO_LONG',
-      'idNumber:REQUIRED',
+      'idNumber:TYPE',
       'mobile:REQUIRED',
       'validPeriod:PERIOD_EXPIRED',
     ]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, revokeToken } from '../../src/services/clients.js';
+import { createToken, revokeToken } from '../../src/services/clients/tokens.js';
 import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
 import { recordSecret } from '../support/paths.js';
 import { person } from '../support/people.js';

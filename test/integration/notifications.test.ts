@@ -1,27 +1,35 @@
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { todayInShanghai, validateFaceRequest } from '../../src/domain/identity/index.js';
 import { startJobs } from '../../src/jobs.js';
 import { createWebhookSender } from '../../src/notify/sender.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import {
   createClient,
   rotateWebhookSecret,
-  signingSecrets,
   updateClientNotifyUrl,
-} from '../../src/services/clients.js';
-import { startFaceAuth } from '../../src/services/face-start.js';
-import { listDeliveries, redeliver } from '../../src/services/notifications.js';
-import { dispatchDueDeliveries } from '../../src/services/notifications-dispatch.js';
-import { completeSandboxFlow } from '../../src/services/sandbox.js';
-import * as clientStore from '../../src/store/clients.js';
-import * as deliveryStore from '../../src/store/deliveries.js';
+} from '../../src/services/clients/admin.js';
+import { completeSandboxFlow } from '../../src/services/flows/sandbox.js';
+import { startFaceAuth } from '../../src/services/flows/start.js';
+import { listDeliveries, redeliver } from '../../src/services/notifications/deliveries.js';
+import { dispatchDueDeliveries } from '../../src/services/notifications/dispatch.js';
+import { canDeliver } from '../../src/services/notifications/endpoint.js';
+import * as clientStore from '../../src/store/client-store.js';
+import * as deliveryStore from '../../src/store/delivery-store.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
 import { api, FACE, type TestGateway } from '../support/gateway.js';
 import { type NotifyingGateway, startNotifyingGateway } from '../support/notifying-gateway.js';
 import { LOG_DIR, recordSecret, tempDir } from '../support/paths.js';
 import { person } from '../support/people.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+
+/** Services take a person the route has already validated. */
+function validated(fields: unknown) {
+  const r = validateFaceRequest(fields, { today: todayInShanghai(new Date()), minAge: 18 });
+  if (!r.ok) throw new Error(`test person is invalid: ${r.errors.map((e) => e.code).join(',')}`);
+  return r.value;
+}
 
 const BEIJING_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -245,10 +253,14 @@ describe.each(await storeKinds())('signed notifications to clients on %s', (kind
 
       const client = await clientStore.findClientByName(gw.runtime.store.db, name);
       if (!client) throw new Error('client vanished');
-      expect(signingSecrets(gw.runtime, client, Date.now())).toEqual([rotated.webhookSecret, old]);
-      expect(signingSecrets(gw.runtime, client, Date.now() + 25 * 3_600_000)).toEqual([
-        rotated.webhookSecret,
-      ]);
+      expect(canDeliver(gw.runtime, client, Date.now())).toMatchObject({
+        ok: true,
+        secrets: [rotated.webhookSecret, old],
+      });
+      expect(canDeliver(gw.runtime, client, Date.now() + 25 * 3_600_000)).toMatchObject({
+        ok: true,
+        secrets: [rotated.webhookSecret],
+      });
     } finally {
       await rx.close();
     }
@@ -327,7 +339,11 @@ describe.each(await storeKinds())('two dispatchers on one %s database', (kind) =
     const clientId = created.id;
     const flowIds: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const r = await startFaceAuth(a, clientId, person(41_000 + i + (kind === 'postgres' ? 100 : 0)));
+      const r = await startFaceAuth(
+        a,
+        clientId,
+        validated(person(41_000 + i + (kind === 'postgres' ? 100 : 0))),
+      );
       if (r.outcome !== 'created') throw new Error('expected a new flow');
       flowIds.push(r.flowId);
     }
@@ -360,7 +376,11 @@ describe.each(await storeKinds())('two dispatchers on one %s database', (kind) =
     try {
       const created = await createClient(rt, 'patient', { notifyUrl: hanging.url });
       recordSecret(created.webhookSecret ?? '');
-      const r = await startFaceAuth(rt, created.id, person(41_500 + (kind === 'postgres' ? 100 : 0)));
+      const r = await startFaceAuth(
+        rt,
+        created.id,
+        validated(person(41_500 + (kind === 'postgres' ? 100 : 0))),
+      );
       if (r.outcome !== 'created') throw new Error('expected a new flow');
       const stop = startJobs(rt);
       await completeSandboxFlow(rt, r.flowId, { success: true });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeEsign, FakeFlow } from '../../src/fake-esign/server.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { expireDueFlows } from '../../src/services/flows.js';
-import { reconcileFlows } from '../../src/services/reconcile.js';
-import * as deliveryStore from '../../src/store/deliveries.js';
+import { expireDueFlows, reconcileFlows } from '../../src/services/flows/reconcile.js';
+import * as deliveryStore from '../../src/store/delivery-store.js';
 import { storeKinds } from '../support/databases.js';
 import { startFake } from '../support/esign.js';
 import { api, FACE, type TestGateway } from '../support/gateway.js';
@@ -136,7 +135,7 @@ describe.each(await storeKinds())('reconciliation with the fake e签宝 on %s', 
     const { flowId } = await startExpiring((upstream) =>
       fake.completeFlow(upstream.flowId, { success: true }),
     );
-    expect(await expireDueFlows(gw.runtime, 60_000)).toBe(0);
+    expect(await expireDueFlows(gw.runtime)).toBe(0);
     expect((await status(flowId)).status).toBe('SUCCESS');
     const [hook] = await receiver.waitFor(1);
     expect(hook?.json()).toMatchObject({ type: 'face_auth.success', flowId });
@@ -145,7 +144,7 @@ describe.each(await storeKinds())('reconciliation with the fake e签宝 on %s', 
   it('keeps an expired flow pending while e签宝 cannot be asked', async () => {
     const { flowId } = await startExpiring();
     fake.script.always('detail', { kind: 'http', status: 503, body: 'busy' });
-    expect(await expireDueFlows(gw.runtime, 60_000)).toBe(0);
+    expect(await expireDueFlows(gw.runtime)).toBe(0);
     const stored = await gw.runtime.store.db
       .selectFrom('flows')
       .select('status')

@@ -5,7 +5,8 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import type { FaceProvider, StartFaceInput } from '../../src/providers/provider.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { createClient, createToken } from '../../src/services/clients.js';
+import { createClient } from '../../src/services/clients/admin.js';
+import { createToken } from '../../src/services/clients/tokens.js';
 import type { TestDatabase } from './databases.js';
 import { LOG_DIR, recordSecret, tempDir } from './paths.js';
 

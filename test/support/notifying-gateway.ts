@@ -1,5 +1,5 @@
 import { startJobs } from '../../src/jobs.js';
-import { updateClientNotifyUrl } from '../../src/services/clients.js';
+import { updateClientNotifyUrl } from '../../src/services/clients/admin.js';
 import { createTestDatabase, type StoreKind, type TestDatabase } from './databases.js';
 import { startGateway, type TestGateway } from './gateway.js';
 import { recordSecret } from './paths.js';

@@ -16,7 +16,11 @@ export interface ParsedIdNumber {
   birthDate: CivilDate;
 }
 
-export type IdNumberCheck = { ok: true; value: ParsedIdNumber } | { ok: false; code: IdNumberErrorCode };
+export type IdNumberCheck =
+  | { ok: true; value: ParsedIdNumber }
+  | { ok: false; code: Exclude<IdNumberErrorCode, 'UNDERAGE'> }
+  /** A well-formed number whose holder is too young: the parsed number still checks the period. */
+  | { ok: false; code: 'UNDERAGE'; value: ParsedIdNumber };
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const;
 const CHECK_CHARS = '10X98765432';
@@ -59,7 +63,10 @@ export function idKindOf(addressCode: string): IdKind | null {
 }
 
 /** Everything that makes the number itself valid; age is a policy checked separately. */
-export function parseIdNumber(raw: string, today: CivilDate): IdNumberCheck {
+export function parseIdNumber(
+  raw: string,
+  today: CivilDate,
+): { ok: true; value: ParsedIdNumber } | { ok: false; code: Exclude<IdNumberErrorCode, 'UNDERAGE'> } {
   const idNumber = normalizeIdNumber(raw);
   if (!/^[0-9]{17}[0-9X]$/.test(idNumber)) return { ok: false, code: 'ID_FORMAT' };
   if (idCheckChar(idNumber.slice(0, 17)) !== idNumber[17]) return { ok: false, code: 'ID_CHECKSUM' };
@@ -82,14 +89,11 @@ export function parseIdNumber(raw: string, today: CivilDate): IdNumberCheck {
   return { ok: true, value: { idNumber, idKind, birthDate } };
 }
 
-export function isUnderage(birthDate: CivilDate, today: CivilDate, minAge: number): boolean {
-  return ageOn(birthDate, today) < minAge;
-}
-
+/** Everything about the number plus the age policy (`minAge` completed years on `today`). */
 export function validateIdNumber(raw: string, opts: { today: CivilDate; minAge: number }): IdNumberCheck {
   const parsed = parseIdNumber(raw, opts.today);
-  if (parsed.ok && isUnderage(parsed.value.birthDate, opts.today, opts.minAge)) {
-    return { ok: false, code: 'UNDERAGE' };
+  if (parsed.ok && ageOn(parsed.value.birthDate, opts.today) < opts.minAge) {
+    return { ok: false, code: 'UNDERAGE', value: parsed.value };
   }
   return parsed;
 }

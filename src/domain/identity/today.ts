@@ -72,10 +72,6 @@ export function fromEpochDay(epochDay: number): CivilDate {
   return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
-export function addDays(d: CivilDate, days: number): CivilDate {
-  return fromEpochDay(toEpochDay(d) + days);
-}
-
 /** Whole days from `a` to `b` (positive when `b` is later). */
 export function daysBetween(a: CivilDate, b: CivilDate): number {
   return toEpochDay(b) - toEpochDay(a);
@@ -96,11 +92,4 @@ export function ageOn(birth: CivilDate, on: CivilDate): number {
   const age = on.year - birth.year;
   const hadBirthday = compareDates(addYears(birth, age), on) <= 0;
   return hadBirthday ? age : age - 1;
-}
-
-export function formatDate(d: CivilDate, separator = '.'): string {
-  const y = String(d.year).padStart(4, '0');
-  const m = String(d.month).padStart(2, '0');
-  const day = String(d.day).padStart(2, '0');
-  return `${y}${separator}${m}${separator}${day}`;
 }

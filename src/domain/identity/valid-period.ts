@@ -15,8 +15,6 @@ import {
 
 export type ValidPeriodErrorCode = 'PERIOD_FORMAT' | 'PERIOD_EXPIRED' | 'PERIOD_DURATION';
 
-export const LONG_TERM = '长期';
-
 /** Years; `null` means 长期. */
 export type PeriodLength = 5 | 10 | 20 | null;
 

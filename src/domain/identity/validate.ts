@@ -3,7 +3,7 @@
  * and the minimum age come from the caller. Messages are fixed Chinese text and never echo input.
  */
 import type { FieldError } from '../../errors.js';
-import { type IdKind, type IdNumberErrorCode, isUnderage, parseIdNumber } from './id-number.js';
+import { type IdKind, type IdNumberErrorCode, validateIdNumber } from './id-number.js';
 import { type MobileErrorCode, validateMobile } from './mobile.js';
 import { codePointLength, type NameErrorCode, validateName } from './name.js';
 import type { CivilDate } from './today.js';
@@ -27,7 +27,9 @@ export interface ValidationOptions {
 }
 
 export type FieldErrorCode =
+  | 'BODY_TYPE'
   | 'REQUIRED'
+  | 'TYPE'
   | 'TOO_LONG'
   | IdNumberErrorCode
   | NameErrorCode
@@ -40,8 +42,10 @@ export const FIELD_MAX_CODE_POINTS = 32;
 
 /** Every code a field error can carry, for the API documentation. */
 export const FIELD_ERROR_CODES: readonly { code: FieldErrorCode; description: string }[] = [
-  { code: 'REQUIRED', description: '必填，且须为非空字符串' },
-  { code: 'TOO_LONG', description: '长度超过32个字符' },
+  { code: 'BODY_TYPE', description: '请求体必须是JSON对象' },
+  { code: 'REQUIRED', description: '字段缺失、为null或去掉首尾空白后为空' },
+  { code: 'TYPE', description: '字段须为字符串（不接受数字、布尔值、数组或对象）' },
+  { code: 'TOO_LONG', description: '去掉首尾空白后超过32个字符' },
   { code: 'ID_FORMAT', description: '身份证号格式错误，应为18位（17位数字加1位数字或X）' },
   { code: 'ID_CHECKSUM', description: '身份证号校验位错误' },
   { code: 'ID_BIRTHDATE', description: '身份证号中的出生日期无效' },
@@ -68,23 +72,28 @@ const FIELD_LABELS: Readonly<Record<FieldName, string>> = {
 
 const DESCRIPTIONS = new Map(FIELD_ERROR_CODES.map((entry) => [entry.code, entry.description]));
 
+/** Exactly one message per field and code, so clients may show it as it is. */
 function messageFor(field: FieldName, code: FieldErrorCode, opts: ValidationOptions): string {
   if (code === 'REQUIRED') return `${FIELD_LABELS[field]}不能为空`;
+  if (code === 'TYPE') return `${FIELD_LABELS[field]}须为字符串`;
   if (code === 'TOO_LONG') return `${FIELD_LABELS[field]}长度不能超过${FIELD_MAX_CODE_POINTS}个字符`;
   if (code === 'UNDERAGE') return `未满${opts.minAge}周岁，不能办理`;
   return DESCRIPTIONS.get(code) ?? code;
 }
 
-function readField(body: unknown, field: FieldName): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  return Object.hasOwn(body, field) ? (body as Record<string, unknown>)[field] : undefined;
-}
+type JsonObject = Record<string, unknown>;
+
+const isObject = (body: unknown): body is JsonObject =>
+  typeof body === 'object' && body !== null && !Array.isArray(body);
+
+const BODY_TYPE_ERROR: FieldError = { field: 'body', code: 'BODY_TYPE', message: '请求体必须是JSON对象' };
 
 /** The checks shared by all fields; returns the raw string when they pass. */
 function presentString(
   value: unknown,
-): { ok: true; raw: string } | { ok: false; code: 'REQUIRED' | 'TOO_LONG' } {
-  if (typeof value !== 'string') return { ok: false, code: 'REQUIRED' };
+): { ok: true; raw: string } | { ok: false; code: 'REQUIRED' | 'TYPE' | 'TOO_LONG' } {
+  if (value === undefined || value === null) return { ok: false, code: 'REQUIRED' };
+  if (typeof value !== 'string') return { ok: false, code: 'TYPE' };
   const trimmed = value.trim();
   if (trimmed === '') return { ok: false, code: 'REQUIRED' };
   if (codePointLength(trimmed) > FIELD_MAX_CODE_POINTS) return { ok: false, code: 'TOO_LONG' };
@@ -93,22 +102,25 @@ function presentString(
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; code: FieldErrorCode };
 
-function check<T>(body: unknown, field: FieldName, rule: (raw: string) => Outcome<T>): Outcome<T> {
-  const present = presentString(readField(body, field));
+function check<T>(body: JsonObject, field: FieldName, rule: (raw: string) => Outcome<T>): Outcome<T> {
+  const present = presentString(Object.hasOwn(body, field) ? body[field] : undefined);
   return present.ok ? rule(present.raw) : present;
 }
 
+/**
+ * The only judge of a face request body: the HTTP schema merely documents it. Unknown extra
+ * fields are ignored; a body that is not a JSON object gets one body-level error.
+ */
 export function validateFaceRequest(body: unknown, opts: ValidationOptions): ValidationResult {
+  if (!isObject(body)) return { ok: false, errors: [BODY_TYPE_ERROR] };
   const name = check(body, 'name', validateName);
 
   let holder: PeriodHolder | null = null;
   const idNumber = check(body, 'idNumber', (raw) => {
-    const parsed = parseIdNumber(raw, opts.today);
-    if (!parsed.ok) return parsed;
+    const checked = validateIdNumber(raw, opts);
     // Underage is a policy, not a defect of the number: its birth date still checks the period.
-    holder = parsed.value;
-    if (isUnderage(parsed.value.birthDate, opts.today, opts.minAge)) return { ok: false, code: 'UNDERAGE' };
-    return parsed;
+    if (checked.ok || checked.code === 'UNDERAGE') holder = checked.value;
+    return checked;
   });
 
   const mobile = check(body, 'mobile', validateMobile);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
-import { handleEsignCallback } from '../../services/esign-callbacks.js';
+import { handleProviderCallback } from '../../services/flows/callbacks.js';
 
 /** What e签宝 expects back from a notify URL. */
 const ACK = { code: '200', msg: 'success' };
@@ -17,7 +17,7 @@ export const esignCallbackRoute =
       '/esign/callbacks/esign',
       { schema: { hide: true } },
       async (request) => {
-        await handleEsignCallback(deps, {
+        await handleProviderCallback(deps, {
           headers: request.headers,
           rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
           query: request.query ?? {},

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
-import { getFlowForClient } from '../../services/flows.js';
+import { getFlowForClient } from '../../services/flows/queries.js';
 import { CLIENT_SECURITY, requireClient } from '../auth.js';
 import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
 
@@ -37,7 +37,7 @@ export const faceQueryRoute =
           summary: '查询人脸识别认证流程',
           tags: ['auth'],
           security: CLIENT_SECURITY,
-          params: Type.Object({ flowId: Type.String({ maxLength: 64 }) }),
+          params: Type.Object({ flowId: Type.String({ description: '发起认证时返回的 flowId' }) }),
           response: { 200: Envelope(FlowData), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
         },
       },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
-import { getResultPage, type PublicStatus } from '../../services/flows.js';
+import { getResultPage, type PublicStatus } from '../../services/flows/queries.js';
 import { messagePage, PAGE_HEADERS, type PageIcon } from '../pages/layout.js';
 
 const RESULT_TEXT: Record<PublicStatus, [string, PageIcon, string]> = {

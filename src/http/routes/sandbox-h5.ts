@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
-import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../services/sandbox.js';
+import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../services/flows/sandbox.js';
 import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
 
 const FAIL_REASONS = ['人脸比对未通过', '活体检测未通过', '用户取消认证'];
-/** Sandbox flow ids are `sbx_` + base62; anything else (e.g. `%00`, refused by PostgreSQL) is unknown. */
 
 function facePage(id: string, view: SandboxPage, error?: string): string {
   return page(
@@ -12,8 +11,8 @@ function facePage(id: string, view: SandboxPage, error?: string): string {
     `<h1>人脸识别实名认证</h1>
 <p class="notice">测试环境（沙箱）页面，不会采集真实人脸信息。正式环境中，此处由 e签宝 进行人脸识别。</p>
 <div class="card">
-  <div class="row"><span class="label">姓名</span><span class="value" data-testid="name">${esc(view.maskedName)}</span></div>
-  <div class="row"><span class="label">身份证号</span><span class="value" data-testid="id-number">${esc(view.maskedIdNumber)}</span></div>
+  <div class="row"><span class="label">姓名</span><span class="value" data-testid="name">${esc(view.person.name)}</span></div>
+  <div class="row"><span class="label">身份证号</span><span class="value" data-testid="id-number">${esc(view.person.idNumber)}</span></div>
   <div class="row"><span class="label">链接有效期至</span><span class="value">${esc(view.expire.slice(0, 16).replace('T', ' '))}</span></div>
 </div>
 <form method="post" action="/h5/sandbox/${esc(id)}">

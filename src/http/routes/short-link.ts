@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
-import { openShortLink } from '../../services/short-links.js';
+import { openShortLink } from '../../services/flows/short-links.js';
 import { messagePage, PAGE_HEADERS } from '../pages/layout.js';
 
 export const shortLinkRoute =

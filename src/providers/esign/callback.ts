@@ -1,7 +1,7 @@
 /**
  * Verifies an e签宝 result callback on the raw bytes before anything is parsed: app id, timestamp
- * window, algorithm, then the hex HMAC. The route dedupes; callbacks are only a hint anyway,
- * since reconciliation polls pending flows.
+ * window, algorithm, then the hex HMAC. Repeats need no dedupe here: results are applied
+ * idempotently, and reconciliation polls pending flows anyway.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { callbackSignature, sortedQueryValues } from './signing.js';

@@ -4,17 +4,24 @@
  * URLs that e签宝 includes never leave this file.
  */
 import type { Logger } from 'pino';
+import type { EsignConfig } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type {
+  CallbackCheck,
   FaceProvider,
   IdKind,
   ProviderFlowResult,
   ProviderPerson,
+  RawCallback,
   StartFaceInput,
   StartFaceResult,
 } from '../provider.js';
+import { verifyEsignCallback } from './callback.js';
 import { ESIGN_CODE, esignCodeError } from './error-codes.js';
-import { createEsignClient, type EsignClient, type EsignConfig, type EsignResponse } from './request.js';
+import { createEsignClient, type EsignClient, type EsignResponse } from './request.js';
+
+/** The action e签宝 uses for a finished personal face authentication. */
+const FACE_RESULT_ACTION = 'identity_psn_end';
 
 const ID_TYPES: Record<IdKind, string> = {
   CN: 'CRED_PSN_CH_IDCARD',
@@ -190,6 +197,30 @@ export class EsignProvider implements FaceProvider {
     );
     if (found.code !== 0) throw esignCodeError('account lookup', found);
     return this.accountIdOf('account lookup', found);
+  }
+
+  verifyCallback(callback: RawCallback, now: number): CallbackCheck {
+    const verified = verifyEsignCallback({
+      headers: callback.headers,
+      rawBody: callback.rawBody,
+      notifyUrlQuery: callback.query,
+      appId: this.cfg.appId,
+      appSecret: this.cfg.appSecret,
+      now,
+      windowMs: this.cfg.callbackWindowMs,
+    });
+    if (!verified.ok) return { kind: 'rejected', reason: verified.reason };
+    const event = verified.event;
+    if (event.action !== null && event.action !== FACE_RESULT_ACTION) {
+      return { kind: 'ignored', action: event.action };
+    }
+    return {
+      kind: 'result',
+      providerFlowId: event.flowId,
+      contextId: event.contextId,
+      success: event.success,
+      accountId: event.accountId,
+    };
   }
 
   private accountIdOf(operation: string, answer: EsignResponse<Json>): string {

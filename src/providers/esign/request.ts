@@ -5,23 +5,9 @@
  */
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import type { EsignConfig } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { contentMd5, SIGNED_ACCEPT, SIGNED_CONTENT_TYPE, signRequest, stringToSign } from './signing.js';
-
-export interface EsignConfig {
-  /** Origin only, e.g. `https://smlopenapi.esign.cn`. */
-  baseUrl: string;
-  appId: string;
-  appSecret: string;
-  faceMode: 'ZHIMACREDIT' | 'TENCENT' | 'ESIGN' | 'WE_CHAT_FACE';
-  connectTimeoutMs: number;
-  requestTimeoutMs: number;
-  /** Keep-alive connections to e签宝: caps concurrent upstream calls (each ~200 ms or more). */
-  maxConnections?: number;
-}
-
-export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** The envelope; `httpStatus` is kept so callers can tell a 5xx answer from a business refusal. */
 export interface EsignResponse<T> {
@@ -62,10 +48,6 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
-
-function positiveOr(value: number, fallback: number): number {
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
 
 function originOf(baseUrl: string): string {
   const url = new URL(baseUrl);
@@ -139,11 +121,10 @@ function shapelessAnswer(operation: string, httpStatus: number, what: string): A
 
 export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient {
   const origin = originOf(cfg.baseUrl);
-  const connectTimeoutMs = positiveOr(cfg.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
-  const requestTimeoutMs = positiveOr(cfg.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
+  const { connectTimeoutMs, requestTimeoutMs } = cfg;
   const log = logger.child({ component: 'esign-client' });
   const pool = new Pool(origin, {
-    connections: cfg.maxConnections ?? 512,
+    connections: cfg.maxConnections,
     connect: { timeout: connectTimeoutMs },
     headersTimeout: requestTimeoutMs,
     bodyTimeout: requestTimeoutMs,

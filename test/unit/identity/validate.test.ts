@@ -87,29 +87,75 @@ describe('validateFaceRequest', () => {
     });
   });
 
-  it.each([null, undefined, 42, 'body', true, [], [valid]])(
-    'reports all four as REQUIRED for body %j',
-    (body) => {
-      expect(validateFaceRequest(body, opts)).toEqual({
-        ok: false,
-        errors: ALL_REQUIRED,
-      });
-    },
-  );
-
-  it('treats non-strings, empty and blank strings as REQUIRED', () => {
-    expect(
-      validateFaceRequest(
-        { name: 12, idNumber: null, mobile: ['13800138000'], validPeriod: ' \u3000\t' },
-        opts,
-      ),
-    ).toEqual({
+  it('treats missing, null, empty and blank values as REQUIRED and other JSON types as TYPE', () => {
+    expect(validateFaceRequest({ idNumber: null, validPeriod: ' \u3000\t' }, opts)).toEqual({
       ok: false,
       errors: ALL_REQUIRED,
+    });
+    expect(
+      validateFaceRequest({ name: 12, idNumber: true, mobile: ['13800138000'], validPeriod: {} }, opts),
+    ).toEqual({
+      ok: false,
+      errors: [
+        err('name', 'TYPE', '姓名须为字符串'),
+        err('idNumber', 'TYPE', '身份证号须为字符串'),
+        err('mobile', 'TYPE', '手机号须为字符串'),
+        err('validPeriod', 'TYPE', '证件有效期须为字符串'),
+      ],
     });
     expect(validateFaceRequest({ ...valid, name: '' }, opts)).toEqual({
       ok: false,
       errors: [err('name', 'REQUIRED', '姓名不能为空')],
+    });
+  });
+
+  it('answers a body that is not a JSON object with one body-level error', () => {
+    for (const body of [null, undefined, 42, 'body', true, [], [valid]]) {
+      expect(validateFaceRequest(body, opts)).toEqual({
+        ok: false,
+        errors: [err('body', 'BODY_TYPE', '请求体必须是JSON对象')],
+      });
+    }
+  });
+
+  it('gives each field and code exactly one message, however the value fails', () => {
+    const messages = new Map<string, Set<string>>();
+    const bodies: Record<string, unknown>[] = [
+      {},
+      { name: null, idNumber: null, mobile: null, validPeriod: null },
+      { name: '', idNumber: '', mobile: '', validPeriod: '' },
+      { name: '   ', idNumber: '\u3000', mobile: '\t', validPeriod: ' ' },
+      { name: 1, idNumber: 2, mobile: 3, validPeriod: 4 },
+      { name: [], idNumber: {}, mobile: false, validPeriod: [1] },
+      { name: 'x'.repeat(40), idNumber: '1'.repeat(40), mobile: '1'.repeat(40), validPeriod: '1'.repeat(40) },
+      {
+        name: ` ${'x'.repeat(40)} `,
+        idNumber: ` ${'1'.repeat(40)}`,
+        mobile: '1'.repeat(33),
+        validPeriod: 'x'.repeat(33),
+      },
+    ];
+    for (const body of bodies) {
+      const r = validateFaceRequest(body, opts);
+      if (r.ok) throw new Error('expected errors');
+      for (const e of r.errors) {
+        const key = `${e.field}:${e.code}`;
+        messages.set(key, (messages.get(key) ?? new Set()).add(e.message));
+      }
+    }
+    expect([...messages.keys()].sort()).toEqual(
+      ['idNumber', 'mobile', 'name', 'validPeriod']
+        .flatMap((f) => [`${f}:REQUIRED`, `${f}:TOO_LONG`, `${f}:TYPE`])
+        .sort(),
+    );
+    for (const [key, set] of messages) expect([key, [...set]]).toEqual([key, [...set].slice(0, 1)]);
+  });
+
+  it('accepts a name of 32 Han characters with surrounding spaces (trimmed before the length rule)', () => {
+    const name = `  ${'张'.repeat(32)}\u3000`;
+    expect(validateFaceRequest({ ...valid, name }, opts)).toEqual({
+      ok: true,
+      value: { ...valid, name: '张'.repeat(32), idKind: 'CN', birthDate: { year: 1985, month: 6, day: 15 } },
     });
   });
 
@@ -223,7 +269,9 @@ describe('validateFaceRequest', () => {
 describe('FIELD_ERROR_CODES', () => {
   it('lists every code once, each with a Chinese description', () => {
     expect(FIELD_ERROR_CODES.map((entry) => entry.code)).toEqual([
+      'BODY_TYPE',
       'REQUIRED',
+      'TYPE',
       'TOO_LONG',
       'ID_FORMAT',
       'ID_CHECKSUM',

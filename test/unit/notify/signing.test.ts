@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { generateWebhookSecret, signWebhook } from '../../../src/notify/signing.js';
-import { withJitter } from '../../../src/services/notifications.js';
+import { withJitter } from '../../../src/services/notifications/outbox.js';
 import { Wakeup } from '../../../src/services/wakeup.js';
 import { recordSecret } from '../../support/paths.js';
 

@@ -1,7 +1,7 @@
-import * as flows from '../store/flows.js';
-import type { ServiceDeps } from './deps.js';
-import { effectiveStatus } from './flows.js';
-import { hit, MINUTE } from './rate-limits.js';
+import * as flowStore from '../../store/flow-store.js';
+import type { ServiceDeps } from '../deps.js';
+import { hit, MINUTE } from '../rate-limits.js';
+import { effectiveStatus } from './queries.js';
 
 export type ShortLinkTarget =
   | { kind: 'redirect'; url: string }
@@ -15,10 +15,10 @@ export async function openShortLink(deps: ServiceDeps, code: string, ip: string)
   const rate = await hit(deps, `ip:${ip}`, deps.config.rateLimits.shortLinkPerIp, MINUTE);
   if (!rate.allowed) return { kind: 'rate_limited', retryAfterSec: rate.retryAfterSec };
   if (!/^[0-9A-Za-z]{10,64}$/.test(code)) return { kind: 'unknown' };
-  const flow = await flows.findFlowByShortCode(deps.store.db, code);
+  const flow = await flowStore.findFlowByShortCode(deps.store.db, code);
   if (!flow) return { kind: 'unknown' };
   const now = deps.now();
   if (effectiveStatus(flow, now) !== 'PENDING' || !flow.original_url) return { kind: 'gone' };
-  if (flow.opened_at === null) await flows.markOpened(deps.store.db, flow.id, now);
+  if (flow.opened_at === null) await flowStore.markOpened(deps.store.db, flow.id, now);
   return { kind: 'redirect', url: flow.original_url };
 }

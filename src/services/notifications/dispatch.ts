@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { SendResult, WebhookSender } from '../notify/sender.js';
-import * as clients from '../store/clients.js';
-import * as deliveries from '../store/deliveries.js';
-import type { DeliveryRow } from '../store/schema.js';
-import { signingSecrets } from './clients.js';
-import type { ServiceDeps } from './deps.js';
-import { DISABLED_ERROR, withJitter } from './notifications.js';
+import type { SendResult, WebhookSender } from '../../notify/sender.js';
+import * as clientStore from '../../store/client-store.js';
+import * as deliveryStore from '../../store/delivery-store.js';
+import type { DeliveryRow } from '../../store/schema.js';
+import { drainClaims } from '../claims.js';
+import type { ServiceDeps } from '../deps.js';
+import { canDeliver, DISABLED_ERROR } from './endpoint.js';
+import { withJitter } from './outbox.js';
 
 /** Deliveries one dispatcher claims at a time; they are sent in parallel. */
 const BATCH = 16;
@@ -29,27 +30,27 @@ export async function dispatchDueDeliveries(
   sender: WebhookSender,
   signal?: AbortSignal,
 ): Promise<number> {
-  let attempts = 0;
-  while (!signal?.aborted) {
-    const now = deps.now();
-    const claimId = randomUUID();
-    const claimed = await deliveries.claimDueDeliveries(deps.store.db, {
-      now,
-      leaseUntil: now + LEASE_TIMEOUTS * deps.config.notify.timeoutMs,
-      claimId,
-      limit: BATCH,
-      skipLocked: deps.store.dialect === 'postgres',
-    });
-    const results = await Promise.allSettled(
-      claimed.map((d) => attemptDelivery(deps, sender, d, claimId, signal)),
-    );
-    for (const r of results) {
-      if (r.status === 'rejected') deps.logger.error({ err: r.reason }, 'notification attempt failed');
-    }
-    attempts += claimed.length;
-    if (claimed.length < BATCH) break;
-  }
-  return attempts;
+  let claimId = '';
+  return drainClaims({
+    claim: () => {
+      const now = deps.now();
+      claimId = randomUUID();
+      return deliveryStore.claimDueDeliveries(deps.store.db, {
+        now,
+        leaseUntil: now + LEASE_TIMEOUTS * deps.config.notify.timeoutMs,
+        claimId,
+        limit: BATCH,
+        skipLocked: deps.store.dialect === 'postgres',
+      });
+    },
+    batch: BATCH,
+    // The whole batch at once: each attempt mostly waits on the receiver.
+    parallel: BATCH,
+    signal,
+    work: (d) => attemptDelivery(deps, sender, d, claimId, signal),
+    handBack: (d) => deliveryStore.releaseClaim(deps.store.db, d.id, claimId),
+    onError: (d, err) => deps.logger.error({ err, deliveryId: d.id }, 'notification attempt failed'),
+  });
 }
 
 async function attemptDelivery(
@@ -66,16 +67,14 @@ async function attemptDelivery(
     flowId: d.flow_id,
     clientId: d.client_id,
   });
-  const client = await clients.findClientById(db, d.client_id);
-  const secrets = client ? signingSecrets(deps, client, deps.now()) : [];
+  const client = await clientStore.findClientById(db, d.client_id);
+  const deliverable = client
+    ? canDeliver(deps, client, deps.now())
+    : ({ ok: false, error: 'client no longer exists' } as const);
   const attempt = d.attempts + 1;
-  if (!client?.notify_url || client.notify_disabled_at !== null || secrets.length === 0) {
+  if (!client || !deliverable.ok) {
     // The endpoint went away after this row was queued: nothing can be sent until an operator acts.
-    const error = !client?.notify_url
-      ? 'client has no notify URL'
-      : client.notify_disabled_at !== null
-        ? DISABLED_ERROR
-        : 'client has no webhook secret';
+    const error = deliverable.ok ? 'client no longer exists' : deliverable.error;
     await finish(deps, d, claimId, { status: 'DEAD', attempts: d.attempts, httpStatus: null, error });
     deps.metrics.webhookDeliveries.inc({ outcome: 'dead' });
     log.warn({ error }, 'notification dead without an attempt');
@@ -83,11 +82,12 @@ async function attemptDelivery(
   }
 
   const started = Date.now();
-  const result = await sender.send({ url: client.notify_url, id: d.id, body: d.payload, secrets, signal });
+  const { url, secrets } = deliverable;
+  const result = await sender.send({ url, id: d.id, body: d.payload, secrets, signal });
   const ms = Date.now() - started;
   if (result.kind === 'failed' && result.reason === 'aborted') {
     // Stopping: the attempt did not finish, so it does not count; another run takes it up at once.
-    await deliveries.releaseClaim(db, d.id, claimId);
+    await deliveryStore.releaseClaim(db, d.id, claimId);
     return;
   }
 
@@ -107,11 +107,11 @@ async function attemptDelivery(
     error: outcome === 'disabled' ? DISABLED_ERROR : error,
     nextDelayMs: outcome === 'retrying' ? withJitter(schedule[attempt] ?? 0) : 0,
   });
-  if (outcome === 'disabled') await clients.disableNotify(db, client.id, deps.now());
+  if (outcome === 'disabled') await clientStore.disableNotify(db, client.id, deps.now());
   deps.metrics.webhookDeliveries.inc({ outcome });
 
   // The host only: a notify URL's path or query may carry the client's own credentials.
-  const fields = { attempt, host: new URL(client.notify_url).host, httpStatus, error, ms, outcome, recorded };
+  const fields = { attempt, host: new URL(url).host, httpStatus, error, ms, outcome, recorded };
   if (outcome === 'delivered') log.info(fields, 'notification delivered');
   else if (outcome === 'retrying') log.warn(fields, 'notification attempt failed; will retry');
   else
@@ -128,7 +128,7 @@ async function attemptDelivery(
  * 200 ms is not left waiting for a 1 s tick), at most `maxMs`.
  */
 export async function dispatcherSleepMs(deps: ServiceDeps, maxMs: number): Promise<number> {
-  const next = await deliveries.nextClaimableAt(deps.store.db);
+  const next = await deliveryStore.nextClaimableAt(deps.store.db);
   if (next === null) return maxMs;
   // A floor keeps a clock quirk from turning the loop into a busy wait.
   return Math.min(maxMs, Math.max(10, next - deps.now()));
@@ -153,7 +153,7 @@ async function finish(
   },
 ): Promise<boolean> {
   const at = deps.now();
-  return deliveries.recordAttempt(deps.store.db, d.id, claimId, {
+  return deliveryStore.recordAttempt(deps.store.db, d.id, claimId, {
     status: r.status,
     attempts: r.attempts,
     nextAttemptAt: at + (r.nextDelayMs ?? 0),

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { randomBase62 } from '../crypto/random.js';
-import { todayInShanghai, type ValidatedPerson, validateFaceRequest } from '../domain/identity/index.js';
-import { AppError, type FieldError, invalid } from '../errors.js';
-import * as flows from '../store/flows.js';
-import * as persons from '../store/persons.js';
-import type { FlowRow, PersonRow } from '../store/schema.js';
-import type { ServiceDeps } from './deps.js';
-import { DAY, enforce } from './rate-limits.js';
-import { formatBeijing, sleep } from './time.js';
+import { randomBase62 } from '../../crypto/random.js';
+import type { ValidatedPerson } from '../../domain/identity/index.js';
+import { AppError } from '../../errors.js';
+import * as flowStore from '../../store/flow-store.js';
+import * as personStore from '../../store/person-store.js';
+import type { FlowRow, PersonRow } from '../../store/schema.js';
+import type { ServiceDeps } from '../deps.js';
+import { DAY, enforce } from '../rate-limits.js';
+import { formatBeijing, sleep } from '../time.js';
+import { STALE_RESERVATION_MS } from './reconcile.js';
 
 /** A pending link is handed out again only while it has at least this long left. */
 export const REUSE_MIN_REMAINING_MS = 5 * 60_000;
-/** A reservation older than this belongs to a request that died mid-call; it may be taken over. */
-export const STALE_RESERVATION_MS = 60_000;
 const SHORT_CODE_LENGTH = 12;
 
 export type FaceStartResult =
@@ -37,16 +36,8 @@ type Decision = { kind: 'reuse'; flow: FlowRow } | { kind: 'wait' } | { kind: 'r
 export async function startFaceAuth(
   deps: ServiceDeps,
   clientId: string,
-  body: unknown,
-  schemaErrors: FieldError[] = [],
+  p: ValidatedPerson,
 ): Promise<FaceStartResult> {
-  const checked = validateFaceRequest(body, {
-    today: todayInShanghai(new Date(deps.now())),
-    minAge: deps.config.minAge,
-  });
-  const errors = mergeFieldErrors(schemaErrors, checked.ok ? [] : checked.errors);
-  if (!checked.ok || errors.length > 0) throw invalid(errors);
-  const p = checked.value;
   const { cipher, store } = deps;
   const nameIndex = cipher.blindIndex('name', p.name);
   const fingerprint = cipher.blindIndex(
@@ -54,7 +45,7 @@ export async function startFaceAuth(
     [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000'),
   );
 
-  let person = await persons.upsertPerson(store.db, cipher.blindIndex('id', p.idNumber), (idIndex) => ({
+  let person = await personStore.upsertPerson(store.db, cipher.blindIndex('id', p.idNumber), (idIndex) => ({
     id: randomUUID(),
     id_index: idIndex,
     name_enc: cipher.encrypt(p.name),
@@ -73,7 +64,7 @@ export async function startFaceAuth(
     }
     // The common repeat (same link again) needs one read and no transaction.
     const reusable = findReusable(
-      await flows.findLiveFlows(store.db, clientId, person.id),
+      await flowStore.findLiveFlows(store.db, clientId, person.id),
       fingerprint,
       deps.now(),
     );
@@ -87,18 +78,8 @@ export async function startFaceAuth(
       });
     }
     await sleep(Math.min(10 * 1.5 ** attempt, 200));
-    person = (await persons.findPersonById(store.db, person.id)) ?? person;
+    person = (await personStore.findPersonById(store.db, person.id)) ?? person;
   }
-}
-
-const FIELD_ORDER = ['body', 'name', 'idNumber', 'mobile', 'validPeriod'];
-
-/** One error per field: the schema's where it has one, the identity rules' otherwise. */
-function mergeFieldErrors(schema: FieldError[], rules: FieldError[]): FieldError[] {
-  const byField = new Map<string, FieldError>();
-  for (const e of [...schema, ...rules]) if (!byField.has(e.field)) byField.set(e.field, e);
-  const rank = (f: string) => (FIELD_ORDER.includes(f) ? FIELD_ORDER.indexOf(f) : FIELD_ORDER.length);
-  return [...byField.values()].sort((a, b) => rank(a.field) - rank(b.field));
 }
 
 function waitBudgetMs(deps: ServiceDeps): number {
@@ -137,16 +118,21 @@ async function decide(
     reconcile_due_at: null,
   };
   return deps.store.db.transaction().execute(async (trx) => {
-    if (!(await flows.tryReserveFlow(trx, row))) {
+    if (!(await flowStore.tryReserveFlow(trx, row))) {
       // Someone holds the reservation: take it over only when its request died mid-call.
-      const stale = await flows.deleteStaleReservation(trx, clientId, person.id, now - STALE_RESERVATION_MS);
-      if (!stale || !(await flows.tryReserveFlow(trx, row))) return { kind: 'wait' };
+      const stale = await flowStore.deleteStaleReservation(
+        trx,
+        clientId,
+        person.id,
+        now - STALE_RESERVATION_MS,
+      );
+      if (!stale || !(await flowStore.tryReserveFlow(trx, row))) return { kind: 'wait' };
     }
     // Our first read may predate a concurrent request that reserved, called the provider and
     // activated its flow before our insert: holding the reservation now, read again.
-    const reusable = findReusable(await flows.findLiveFlows(trx, clientId, person.id), fingerprint, now);
+    const reusable = findReusable(await flowStore.findLiveFlows(trx, clientId, person.id), fingerprint, now);
     if (reusable) {
-      await flows.deleteReservation(trx, row.id);
+      await flowStore.deleteReservation(trx, row.id);
       return { kind: 'reuse', flow: reusable };
     }
     return { kind: 'reserved', flow: row };
@@ -195,7 +181,7 @@ async function callProvider(
       callbackUrl: `${base}/h5/result/${reservation.id}`,
     });
   } catch (err) {
-    await flows.deleteReservation(deps.store.db, reservation.id);
+    await flowStore.deleteReservation(deps.store.db, reservation.id);
     throw err;
   }
 
@@ -203,8 +189,8 @@ async function callProvider(
   if (result.kind === 'already-verified') {
     const accountId = result.accountId;
     await deps.store.db.transaction().execute(async (trx) => {
-      await persons.markPersonVerified(trx, person.id, { accountId, nameIndex, at: now });
-      await flows.deleteReservation(trx, reservation.id);
+      await personStore.markPersonVerified(trx, person.id, { accountId, nameIndex, at: now });
+      await flowStore.deleteReservation(trx, reservation.id);
     });
     return { outcome: 'verified', esignAccountId: accountId };
   }
@@ -219,7 +205,7 @@ async function callProvider(
     updated_at: now,
   };
   await deps.store.db.transaction().execute(async (trx) => {
-    const activated = await flows.transitionFlow(trx, reservation.id, ['CREATING'], 'PENDING', {
+    const activated = await flowStore.transitionFlow(trx, reservation.id, ['CREATING'], 'PENDING', {
       provider_flow_id: flow.provider_flow_id,
       original_url: flow.original_url,
       expire_at: flow.expire_at,
@@ -229,9 +215,9 @@ async function callProvider(
     if (!activated) {
       throw new AppError('internal', { detail: 'flow reservation vanished while the provider was called' });
     }
-    await flows.supersedePending(trx, reservation.client_id, person.id, reservation.id, now);
+    await flowStore.supersedePending(trx, reservation.client_id, person.id, reservation.id, now);
     if (result.accountId && result.accountId !== person.account_id) {
-      await persons.setPersonAccount(trx, person.id, result.accountId);
+      await personStore.setPersonAccount(trx, person.id, result.accountId);
     }
   });
   return present(deps, 'created', flow);

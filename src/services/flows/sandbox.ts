@@ -1,46 +1,34 @@
-import { maskIdNumber, maskName } from '../domain/identity/index.js';
-import { AppError } from '../errors.js';
-import { SandboxProvider } from '../providers/sandbox.js';
-import * as flows from '../store/flows.js';
-import * as persons from '../store/persons.js';
-import type { FlowRow } from '../store/schema.js';
-import type { ServiceDeps } from './deps.js';
-import { applyFlowResult, effectiveStatus, type PublicStatus } from './flows.js';
-import { formatBeijing } from './time.js';
+import { AppError } from '../../errors.js';
+import type { SandboxControl } from '../../providers/provider.js';
+import * as flowStore from '../../store/flow-store.js';
+import type { FlowRow } from '../../store/schema.js';
+import type { ServiceDeps } from '../deps.js';
+import { effectiveStatus, type FlowView, flowView } from './queries.js';
+import { applyFlowResult } from './results.js';
 
-export interface SandboxPage {
-  status: PublicStatus;
-  maskedName: string;
-  maskedIdNumber: string;
-  expire: string;
-}
+/** What the sandbox H5 page shows: the flow's masked view. */
+export type SandboxPage = Pick<FlowView, 'status' | 'expire' | 'person'>;
 
-function sandboxProvider(deps: ServiceDeps): SandboxProvider {
-  if (!(deps.provider instanceof SandboxProvider))
-    throw new AppError('not_found', { detail: 'sandbox is not enabled' });
-  return deps.provider;
+function sandboxControl(deps: ServiceDeps): SandboxControl {
+  if (!deps.sandbox) throw new AppError('not_found', { detail: 'sandbox is not enabled' });
+  return deps.sandbox;
 }
 
 /** Sandbox page ids are `sbx_` + base62; anything else names no flow (and PostgreSQL refuses NUL bytes). */
 const SANDBOX_ID = /^sbx_[0-9A-Za-z]{1,60}$/;
 
 async function findSandboxFlow(deps: ServiceDeps, sandboxId: string): Promise<FlowRow | undefined> {
-  sandboxProvider(deps);
+  sandboxControl(deps);
   if (!SANDBOX_ID.test(sandboxId)) return undefined;
-  return flows.findFlowByProviderId(deps.store.db, 'sandbox', sandboxId);
+  return flowStore.findFlowByProviderId(deps.store.db, 'sandbox', sandboxId);
 }
 
-/** What the H5 page shows: masked identity only. Null when the link is unknown. */
+/** Null when the link is unknown. */
 export async function getSandboxPage(deps: ServiceDeps, sandboxId: string): Promise<SandboxPage | null> {
   const flow = await findSandboxFlow(deps, sandboxId);
   if (!flow) return null;
-  const person = await persons.findPersonById(deps.store.db, flow.person_id);
-  return {
-    status: effectiveStatus(flow, deps.now()),
-    maskedName: maskName(deps.cipher.decrypt(flow.name_enc)),
-    maskedIdNumber: person ? maskIdNumber(deps.cipher.decrypt(person.id_number_enc)) : '',
-    expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
-  };
+  const { status, expire, person } = await flowView(deps, flow);
+  return { status, expire, person };
 }
 
 /** The person finished the sandbox page. Returns our flow id, for the result page. */
@@ -61,8 +49,8 @@ export async function completeSandboxFlow(
   flowId: string,
   result: { success: boolean; reason?: string },
 ) {
-  const provider = sandboxProvider(deps);
-  const flow = await flows.findFlowById(deps.store.db, flowId);
+  const sandbox = sandboxControl(deps);
+  const flow = await flowStore.findFlowById(deps.store.db, flowId);
   if (flow?.provider !== 'sandbox') throw new AppError('not_found', { detail: `no sandbox flow ${flowId}` });
   if (effectiveStatus(flow, deps.now()) === 'EXPIRED') {
     throw new AppError('conflict', { userMessage: '认证链接已过期', detail: `flow ${flowId} has expired` });
@@ -71,7 +59,7 @@ export async function completeSandboxFlow(
     deps,
     flowId,
     result.success
-      ? { success: true, accountId: provider.accountIdFor(flow.person_id) }
+      ? { success: true, accountId: sandbox.accountIdFor(flow.person_id) }
       : { success: false, reason: result.reason || '人脸比对未通过' },
   );
 }

@@ -1,0 +1,40 @@
+import { AppError } from '../../errors.js';
+import * as clientStore from '../../store/client-store.js';
+import type { ServiceDeps } from '../deps.js';
+import { enforce, SECOND } from '../rate-limits.js';
+import { hashToken, TOKEN_LENGTH } from './tokens.js';
+
+export const SYS_ID = 'E02';
+/** last_used_at is bookkeeping, not an audit log: one write a minute per token is plenty. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface AuthenticatedClient {
+  clientId: string;
+  clientName: string;
+  tokenId: string;
+}
+
+type AuthDeps = Pick<ServiceDeps, 'store' | 'now' | 'config' | 'rateLimiter' | 'logger'>;
+
+/**
+ * Checks `etc-token` then `etc-sys-id`. Every token failure throws the same error, so a caller
+ * cannot tell an unknown token from a revoked or expired one.
+ */
+export async function authenticate(
+  deps: AuthDeps,
+  token: string | undefined,
+  sysId: string | undefined,
+): Promise<AuthenticatedClient> {
+  const unauthorized = () => new AppError('unauthorized');
+  if (!token || token.length !== TOKEN_LENGTH) throw unauthorized();
+  const row = await clientStore.findTokenWithClient(deps.store.db, hashToken(token));
+  const now = deps.now();
+  if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now))
+    throw unauthorized();
+  if (!sysId || !row.sys_ids.split(',').includes(sysId)) throw new AppError('forbidden');
+  await enforce(deps, `token:${row.token_id}`, deps.config.rateLimits.perToken, SECOND);
+  if (row.last_used_at === null || row.last_used_at < now - TOUCH_INTERVAL_MS) {
+    await clientStore.touchToken(deps.store.db, row.token_id, now);
+  }
+  return { clientId: row.client_id, clientName: row.client_name, tokenId: row.token_id };
+}

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { parseDuration } from '../../config.js';
+import { randomBase62 } from '../../crypto/random.js';
+import { AppError } from '../../errors.js';
+import * as clientStore from '../../store/client-store.js';
+import type { ServiceDeps } from '../deps.js';
+
+export const TOKEN_LENGTH = 32;
+
+type Deps = Pick<ServiceDeps, 'store' | 'now'>;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Creates a token for a client; the raw token is returned once and only its digest is kept. */
+export async function createToken(deps: Deps, clientName: string, ttlMs: number | null) {
+  const client = await clientStore.findClientByName(deps.store.db, clientName);
+  if (!client) throw new AppError('not_found', { detail: `no client named "${clientName}"` });
+  const token = randomBase62(TOKEN_LENGTH);
+  const now = deps.now();
+  const row = {
+    id: `tok_${randomBase62(12)}`,
+    client_id: client.id,
+    token_hash: hashToken(token),
+    created_at: now,
+    expires_at: ttlMs === null ? null : now + ttlMs,
+    revoked_at: null,
+    last_used_at: null,
+  };
+  await clientStore.insertToken(deps.store.db, row);
+  return { id: row.id, token, client: client.name, expiresAt: row.expires_at };
+}
+
+export async function listTokens(deps: Deps) {
+  return clientStore.listTokens(deps.store.db);
+}
+
+export async function revokeToken(deps: Deps, id: string): Promise<void> {
+  if (!(await clientStore.revokeToken(deps.store.db, id, deps.now()))) {
+    throw new AppError('not_found', { detail: `no active token with id "${id}"` });
+  }
+}
+
+export function parseTtl(ttl: string): number {
+  const ms = parseDuration(ttl);
+  if (ms === null || ms === 0)
+    throw new AppError('invalid', { detail: 'ttl must look like 90d, 12h, 30m or 45s' });
+  return ms;
+}
