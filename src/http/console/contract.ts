@@ -19,6 +19,35 @@ export const CONSOLE_API = '/console/api';
 /** Header carrying the session's CSRF token on every state-changing call. */
 export const CSRF_HEADER = 'x-csrf-token';
 
+/**
+ * The console's static files, built by `npm run build` (Vite, `console/`), relative to the package
+ * root. The app routes with the URL hash, so the gateway serves `index.html` at `/console/` and
+ * hashed files under `/console/assets/`; nothing else.
+ */
+export const CONSOLE_STATIC_DIR = 'dist/console';
+
+/**
+ * Headers for the console's pages and files. Scripts only from the gateway itself (the build has no
+ * inline script and no eval). Inline styles stay allowed: ECharts writes its tooltips as HTML with
+ * style attributes; style attributes cannot run code.
+ */
+export const CONSOLE_PAGE_HEADERS = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+} as const;
+
 const Time = Type.String({ format: 'date-time' });
 const NullableTime = Type.Union([Time, Type.Null()]);
 const Count = Type.Integer({ minimum: 0 });
