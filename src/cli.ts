@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { addConsoleCommands } from './cli-console.js';
 import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
 import { AppError } from './errors.js';
 import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
@@ -247,6 +248,14 @@ export function buildCli(): Command {
         out(`${flowId} ${r.flow.status}${r.changed ? '' : ' (unchanged: already final)'}`);
       }),
     );
+
+  addConsoleCommands(program, {
+    withRuntime,
+    out,
+    err: (line) => process.stderr.write(`${line}\n`),
+    table,
+    iso,
+  });
 
   program
     .command('fake-esign')

@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, LogController } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { consoleApi } from './console/console-api.js';
+import { consolePages } from './console/console-pages.js';
 import { sendError, toAppError } from './envelope.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceQueryRoute } from './routes/face-query.js';
@@ -40,7 +42,13 @@ function rawEnvelope(status: number, message: string, withBody: boolean): string
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
-export async function buildApp(deps: ServiceDeps) {
+/**
+ * Which routes a listener serves: everything (the default), or with ADMIN_PORT set the public API
+ * on the main port and the console and /metrics on the admin listener.
+ */
+export type Surface = 'all' | 'public' | 'admin';
+
+export async function buildApp(deps: ServiceDeps, surface: Surface = 'all') {
   const app = Fastify({
     loggerInstance: deps.logger,
     // Our own one-line-per-request log (onResponse) replaces Fastify's, which logs raw URLs.
@@ -142,7 +150,12 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes(deps));
-  await app.register(metricsRoute(deps.metrics));
+  if (surface !== 'public') {
+    await app.register(metricsRoute(deps.metrics));
+    await app.register(consoleApi(deps));
+    await app.register(consolePages());
+  }
+  if (surface === 'admin') return app;
   await app.register(faceStartRoute(deps));
   await app.register(faceQueryRoute(deps));
   await app.register(shortLinkRoute(deps));
