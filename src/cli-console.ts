@@ -1,5 +1,5 @@
-import os from 'node:os';
 import type { Command } from 'commander';
+import { cliActor, readStdin } from './cli-lifecycle.js';
 import type { Runtime } from './runtime.js';
 import {
   createOperator,
@@ -15,23 +15,6 @@ interface CliKit {
   err(line: string): void;
   table(rows: Record<string, string>[]): void;
   iso(ms: number | null): string;
-}
-
-/** The OS user running the command: the CLI's entries in the audit trail name them. */
-function cliActor() {
-  let id = 'cli';
-  try {
-    id = os.userInfo().username || id;
-  } catch {}
-  return { kind: 'cli' as const, id };
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
 }
 
 /** `operator create|list|disable|reset-password` and `stats rebuild`. */

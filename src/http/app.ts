@@ -14,6 +14,7 @@ import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { personEraseRoute } from './routes/person-erase.js';
 import { resultPageRoute } from './routes/result-page.js';
 import { sandboxH5Route } from './routes/sandbox-h5.js';
 import { shortLinkRoute } from './routes/short-link.js';
@@ -158,6 +159,7 @@ export async function buildApp(deps: ServiceDeps, surface: Surface = 'all') {
   if (surface === 'admin') return app;
   await app.register(faceStartRoute(deps));
   await app.register(faceQueryRoute(deps));
+  await app.register(personEraseRoute(deps));
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
   if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));
