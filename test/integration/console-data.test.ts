@@ -262,7 +262,13 @@ describe.each(await storeKinds())('hourly statistics on %s', (kind: StoreKind) =
       .sort();
 
   it('equal a recount from flows after a mixed workload, and the overview reports them', async () => {
-    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => person(seed + i)) as TestPerson[];
+    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => person(seed + i)) as [
+      TestPerson,
+      TestPerson,
+      TestPerson,
+      TestPerson,
+      TestPerson,
+    ];
     const start = async (p: TestPerson) => (await api(gw, 'POST', FACE, p)).body.data;
     const fa = await start(a);
     await start(b);
