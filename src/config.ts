@@ -58,6 +58,8 @@ export interface Config {
     /** How long a rotated-out webhook secret still signs alongside the new one. */
     secretGraceMs: number;
   };
+  /** Operator console: session lifetime, and the optional second listener it moves to. */
+  console: { sessionHours: number; adminPort: number | null; adminHost: string; secureCookie: boolean };
 }
 
 export class ConfigError extends Error {
@@ -183,6 +185,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretGraceMs: int('WEBHOOK_SECRET_GRACE_HOURS', 24, 0, 24 * 90) * 3_600_000,
   };
 
+  const adminPort = env.ADMIN_PORT ? int('ADMIN_PORT', 0, 0, 65535) : null;
+  if (adminPort !== null && adminPort !== 0 && adminPort === port)
+    problems.push('ADMIN_PORT must differ from PORT');
+  const consoleConfig = {
+    sessionHours: int('CONSOLE_SESSION_HOURS', 8, 1, 24 * 30),
+    adminPort,
+    adminHost: env.ADMIN_HOST || '127.0.0.1',
+    secureCookie: publicBaseUrl.startsWith('https:'),
+  };
+
   let keys: Config['keys'] = null;
   if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
     const encryption: { id: string; key: Buffer }[] = [];
@@ -221,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy,
     reconcileIntervalMs,
     notify,
+    console: consoleConfig,
   };
 }
 

@@ -4,14 +4,19 @@ import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { EsignProvider } from './providers/esign/esign-provider.js';
+import { measuredProvider } from './providers/measured.js';
 import type { FaceProvider, SandboxControl } from './providers/provider.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
+import { EventStats } from './services/event-stats.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
 import { migrateToLatest, openStore } from './store/db.js';
+
+/** How often counted events reach the hourly statistics. */
+const EVENT_STATS_FLUSH_MS = 5000;
 
 export interface Runtime extends ServiceDeps {
   close(): Promise<void>;
@@ -58,6 +63,9 @@ export async function createRuntime(
     provider = sandboxProvider;
     sandbox = sandboxProvider;
   }
+  const eventStats = new EventStats(store, logger, now);
+  eventStats.start(EVENT_STATS_FLUSH_MS);
+  provider = measuredProvider(provider, (op, result, ms) => eventStats.upstreamCall(op, result, ms));
   if (opts.wrapProvider) provider = opts.wrapProvider(provider);
   metrics.measureOldestPendingWith(() => oldestPendingDeliveryAge({ store, now }));
   const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter();
@@ -72,7 +80,9 @@ export async function createRuntime(
     metrics,
     rateLimiter,
     dispatcherWakeup: new Wakeup(),
+    eventStats,
     async close() {
+      await eventStats.stop();
       await provider.close();
       await rateLimiter.close();
       await store.close();

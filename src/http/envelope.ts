@@ -95,6 +95,10 @@ function schemaFieldError(field: string, issue: SchemaIssue): FieldError {
       return { field, code: 'TYPE', message: '类型错误' };
     case 'maxLength':
       return { field, code: 'TOO_LONG', message: `长度不能超过${issue.params.limit}个字符` };
+    case 'minLength':
+      return Number(issue.params.limit) > 1
+        ? { field, code: 'TOO_SHORT', message: `长度不能少于${issue.params.limit}个字符` }
+        : { field, code: 'REQUIRED', message: '不能为空' };
     default:
       return { field, code: 'FORMAT', message: '格式或取值无效' };
   }

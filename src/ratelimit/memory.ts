@@ -22,6 +22,13 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: true, retryAfterSec: 0 };
   }
 
+  async peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const live = (this.hits.get(key)?.times ?? []).filter((t) => t > now - windowMs);
+    return live.length >= limit
+      ? { allowed: false, retryAfterSec: retryAfter(live[0] as number, windowMs, now) }
+      : { allowed: true, retryAfterSec: 0 };
+  }
+
   /** Keys nobody hit within their window would otherwise stay forever. */
   private sweep(now: number): void {
     for (const [key, entry] of this.hits) {

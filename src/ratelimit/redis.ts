@@ -19,6 +19,16 @@ redis.call('PEXPIRE', key, window)
 return {1, now}
 `;
 
+const PEEK_SCRIPT = `
+local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2])}
+end
+return {1, now}
+`;
+
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -33,6 +43,16 @@ export class RedisRateLimiter implements RateLimiter {
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     const member = `${now}-${randomBytes(6).toString('hex')}`;
     const [ok, t] = (await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member)) as [
+      number,
+      number,
+    ];
+    return ok === 1
+      ? { allowed: true, retryAfterSec: 0 }
+      : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
+  }
+
+  async peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const [ok, t] = (await this.redis.eval(PEEK_SCRIPT, 1, this.prefix + key, now, windowMs, limit)) as [
       number,
       number,
     ];

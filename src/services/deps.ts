@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { FaceProvider, SandboxControl } from '../providers/provider.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { Store } from '../store/db.js';
+import type { EventStats } from './event-stats.js';
 import type { Wakeup } from './wakeup.js';
 
 /** Everything a service function needs, built once at start and passed in. */
@@ -21,4 +22,6 @@ export interface ServiceDeps {
   now: () => number;
   /** Nudged after a committed status change queued a notification (see jobs.ts). */
   dispatcherWakeup: Wakeup;
+  /** Counters of events that change no row (reused answers, provider calls), flushed in batches. */
+  eventStats: EventStats;
 }

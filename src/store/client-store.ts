@@ -98,3 +98,36 @@ export async function disableNotify(ex: Executor, id: string, at: number): Promi
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
+
+/** Per client: tokens neither revoked nor expired, and the latest use of any of its tokens. */
+export async function tokenUsageByClient(ex: Executor, now: number) {
+  const rows = await ex
+    .selectFrom('tokens')
+    .select((eb) => [
+      'client_id',
+      eb.fn
+        .sum<number | string>(
+          eb
+            .case()
+            .when(
+              eb.and([
+                eb('revoked_at', 'is', null),
+                eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
+              ]),
+            )
+            .then(1)
+            .else(0)
+            .end(),
+        )
+        .as('active'),
+      eb.fn.max('last_used_at').as('last_used_at'),
+    ])
+    .groupBy('client_id')
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.client_id,
+      { active: Number(r.active), lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at) },
+    ]),
+  );
+}

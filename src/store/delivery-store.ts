@@ -1,9 +1,23 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import type { Executor } from './db.js';
-import type { Database, DeliveriesTable, DeliveryRow, DeliveryStatus } from './schema.js';
+import type { Database, DeliveriesTable, DeliveryAttemptRow, DeliveryRow, DeliveryStatus } from './schema.js';
+import { addStats, hourOf, inTransaction, type StatDelta } from './stats-store.js';
+
+const deliveryStat = (at: number, clientId: string, key: string): StatDelta => ({
+  hour: hourOf(at),
+  clientId,
+  key,
+  n: 1,
+});
 
 export async function insertDelivery(ex: Executor, row: DeliveriesTable): Promise<void> {
-  await ex.insertInto('deliveries').values(row).execute();
+  await inTransaction(ex, async (trx) => {
+    await trx.insertInto('deliveries').values(row).execute();
+    await addStats(trx, [
+      deliveryStat(row.created_at, row.client_id, 'dl.queued'),
+      ...(row.status === 'DEAD' ? [deliveryStat(row.created_at, row.client_id, 'dl.dead')] : []),
+    ]);
+  });
 }
 
 export interface DeliveryClaim {
@@ -46,32 +60,65 @@ export interface AttemptRecord {
   at: number;
   httpStatus: number | null;
   error: string | null;
+  /** How long the request took; null when none was made. */
+  latencyMs: number | null;
 }
 
-/** Records an attempt's outcome and releases the claim; false when the claim was lost meanwhile. */
-export async function recordAttempt(
-  ex: Executor,
-  id: string,
-  claimId: string,
-  a: AttemptRecord,
-): Promise<boolean> {
-  const res = await ex
-    .updateTable('deliveries')
-    .set({
-      status: a.status,
-      attempts: a.attempts,
-      next_attempt_at: a.nextAttemptAt,
-      last_attempt_at: a.at,
-      last_status: a.httpStatus,
-      last_error: a.error,
-      delivered_at: a.status === 'DELIVERED' ? a.at : null,
-      claimed_until: null,
-      claim_id: null,
-    })
-    .where('id', '=', id)
-    .where('claim_id', '=', claimId)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+const OUTCOME_KEY: Record<DeliveryStatus, string> = {
+  DELIVERED: 'dl.delivered',
+  PENDING: 'dl.retrying',
+  DEAD: 'dl.dead',
+};
+
+/**
+ * Records an attempt's outcome (on the delivery, in its attempt history and in the hourly
+ * counters) and releases the claim; false when the claim was lost meanwhile.
+ */
+export function recordAttempt(ex: Executor, id: string, claimId: string, a: AttemptRecord): Promise<boolean> {
+  return inTransaction(ex, async (trx) => {
+    const row = await trx
+      .updateTable('deliveries')
+      .set({
+        status: a.status,
+        attempts: a.attempts,
+        next_attempt_at: a.nextAttemptAt,
+        last_attempt_at: a.at,
+        last_status: a.httpStatus,
+        last_error: a.error,
+        delivered_at: a.status === 'DELIVERED' ? a.at : null,
+        claimed_until: null,
+        claim_id: null,
+      })
+      .where('id', '=', id)
+      .where('claim_id', '=', claimId)
+      .returning('client_id')
+      .executeTakeFirst();
+    if (!row) return false;
+    await trx
+      .insertInto('delivery_attempts')
+      .values({
+        id: `${id}.${a.attempts}.${a.at}`,
+        delivery_id: id,
+        attempt: a.attempts,
+        at: a.at,
+        http_status: a.httpStatus,
+        error: a.error,
+        latency_ms: a.latencyMs,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    await addStats(trx, [deliveryStat(a.at, row.client_id, OUTCOME_KEY[a.status])]);
+    return true;
+  });
+}
+
+export function listAttempts(ex: Executor, deliveryId: string): Promise<DeliveryAttemptRow[]> {
+  return ex
+    .selectFrom('delivery_attempts')
+    .selectAll()
+    .where('delivery_id', '=', deliveryId)
+    .orderBy('at')
+    .execute();
 }
 
 /** Gives a claimed delivery back untouched (the process is stopping mid-attempt). */
@@ -117,6 +164,62 @@ export function listDeliveries(ex: Executor, f: DeliveryFilter) {
   return q.orderBy('deliveries.created_at', 'desc').orderBy('deliveries.id').limit(f.limit).execute();
 }
 
+export interface DeliveryPage {
+  /** `failing`: pending after a failed attempt; `dead`: given up; undefined: both. */
+  status?: 'failing' | 'dead';
+  clientId?: string;
+  before?: { createdAt: number; id: string };
+  limit: number;
+}
+
+/** Failing and dead deliveries, newest first, with their client's name. */
+export function listFailedDeliveries(ex: Executor, f: DeliveryPage) {
+  let q = ex
+    .selectFrom('deliveries')
+    .innerJoin('clients', 'clients.id', 'deliveries.client_id')
+    .selectAll('deliveries')
+    .select('clients.name as client_name');
+  const failing = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+    eb.and([eb('deliveries.status', '=', 'PENDING'), eb('deliveries.attempts', '>', 0)]);
+  if (f.status === 'dead') q = q.where('deliveries.status', '=', 'DEAD');
+  else if (f.status === 'failing') q = q.where(failing);
+  else q = q.where((eb) => eb.or([eb('deliveries.status', '=', 'DEAD'), failing(eb)]));
+  if (f.clientId) q = q.where('deliveries.client_id', '=', f.clientId);
+  const before = f.before;
+  if (before) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('deliveries.created_at', '<', before.createdAt),
+        eb.and([eb('deliveries.created_at', '=', before.createdAt), eb('deliveries.id', '<', before.id)]),
+      ]),
+    );
+  }
+  return q.orderBy('deliveries.created_at', 'desc').orderBy('deliveries.id', 'desc').limit(f.limit).execute();
+}
+
+export function findDeliveryWithClient(ex: Executor, id: string) {
+  return ex
+    .selectFrom('deliveries')
+    .innerJoin('clients', 'clients.id', 'deliveries.client_id')
+    .selectAll('deliveries')
+    .select('clients.name as client_name')
+    .where('deliveries.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Queues every failing and dead delivery of a client again from the start; returns how many. */
+export async function requeueClientDeliveries(ex: Executor, clientId: string, at: number): Promise<number> {
+  const res = await ex
+    .updateTable('deliveries')
+    .set({ status: 'PENDING', attempts: 0, next_attempt_at: at, claimed_until: null, claim_id: null })
+    .where('client_id', '=', clientId)
+    .where((eb) =>
+      eb.or([eb('status', '=', 'DEAD'), eb.and([eb('status', '=', 'PENDING'), eb('attempts', '>', 0)])]),
+    )
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
 /** Queues a delivery again from the first step of the schedule, keeping its id (`webhook-id`). */
 export async function requeueDelivery(ex: Executor, id: string, at: number): Promise<boolean> {
   const res = await ex
@@ -135,6 +238,20 @@ export async function oldestPendingCreatedAt(ex: Executor): Promise<number | nul
     .where('status', '=', 'PENDING')
     .executeTakeFirst();
   return row?.oldest == null ? null : Number(row.oldest);
+}
+
+/** How many deliveries wait now, and since when the oldest does (the pending-only index). */
+export async function pendingSummary(ex: Executor): Promise<{ count: number; oldest: number | null }> {
+  const row = await ex
+    .selectFrom('deliveries')
+    .select([
+      sql<number | string>`count(*)`.as('n'),
+      sql<number | string | null>`min(created_at)`.as('oldest'),
+    ])
+    // A literal, so SQLite can use the partial index on pending deliveries.
+    .where(sql<boolean>`status = 'PENDING'`)
+    .executeTakeFirst();
+  return { count: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : Number(row.oldest) };
 }
 
 /** When the next pending delivery becomes claimable (its attempt is due and no lease holds it). */

@@ -1,6 +1,7 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import type { Executor } from './db.js';
 import type { Database, FlowRow, FlowStatus, FlowUpdate, NewFlow } from './schema.js';
+import { addStats, createdStats, finalStats, inTransaction, openedStats } from './stats-store.js';
 
 /** The CREATING reservation and the PENDING flow (if any) of one client for one person. */
 export function findLiveFlows(ex: Executor, clientId: string, personId: string): Promise<FlowRow[]> {
@@ -53,21 +54,31 @@ export async function deleteReservation(ex: Executor, id: string): Promise<boole
   return Number(res.numDeletedRows) > 0;
 }
 
-/** Moves a flow from one of `from` to `to`; false when it was not in `from` (status only moves forward). */
-export async function transitionFlow(
+/**
+ * Moves a flow from one of `from` to `to`; false when it was not in `from` (status only moves
+ * forward). The hourly counters move with it, in the same transaction.
+ */
+export function transitionFlow(
   ex: Executor,
   id: string,
   from: FlowStatus[],
   to: FlowStatus,
   set: FlowUpdate = {},
 ): Promise<boolean> {
-  const res = await ex
-    .updateTable('flows')
-    .set({ ...set, status: to })
-    .where('id', '=', id)
-    .where('status', 'in', from)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+  return inTransaction(ex, async (trx) => {
+    const row = await trx
+      .updateTable('flows')
+      .set({ ...set, status: to })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .returning(['client_id', 'created_at', 'completed_at', 'opened_at'])
+      .executeTakeFirst();
+    if (!row) return false;
+    if (to === 'PENDING')
+      await addStats(trx, [...createdStats(row), ...(row.opened_at === null ? [] : openedStats(row))]);
+    else if (to !== 'CREATING') await addStats(trx, finalStats(row, to));
+    return true;
+  });
 }
 
 export async function supersedePending(
@@ -77,14 +88,21 @@ export async function supersedePending(
   exceptId: string,
   at: number,
 ) {
-  await ex
-    .updateTable('flows')
-    .set({ status: 'SUPERSEDED', updated_at: at })
-    .where('client_id', '=', clientId)
-    .where('person_id', '=', personId)
-    .where('status', '=', 'PENDING')
-    .where('id', '!=', exceptId)
-    .execute();
+  await inTransaction(ex, async (trx) => {
+    const rows = await trx
+      .updateTable('flows')
+      .set({ status: 'SUPERSEDED', updated_at: at })
+      .where('client_id', '=', clientId)
+      .where('person_id', '=', personId)
+      .where('status', '=', 'PENDING')
+      .where('id', '!=', exceptId)
+      .returning(['client_id', 'created_at', 'completed_at'])
+      .execute();
+    await addStats(
+      trx,
+      rows.flatMap((r) => finalStats(r, 'SUPERSEDED')),
+    );
+  });
 }
 
 export function findFlowById(ex: Executor, id: string): Promise<FlowRow | undefined> {
@@ -109,12 +127,17 @@ export function findFlowByProviderId(
 }
 
 export async function markOpened(ex: Executor, id: string, at: number): Promise<void> {
-  await ex
-    .updateTable('flows')
-    .set({ opened_at: at })
-    .where('id', '=', id)
-    .where('opened_at', 'is', null)
-    .execute();
+  await inTransaction(ex, async (trx) => {
+    const row = await trx
+      .updateTable('flows')
+      .set({ opened_at: at })
+      .where('id', '=', id)
+      .where('opened_at', 'is', null)
+      .returning(['client_id', 'created_at', 'status'])
+      .executeTakeFirst();
+    // A reservation is not a flow yet: its counters start when it becomes PENDING.
+    if (row && row.status !== 'CREATING') await addStats(trx, openedStats(row));
+  });
 }
 
 export interface ReconcileClaim {

@@ -69,6 +69,8 @@ export interface FlowsTable {
    * claim moves it forward first, so it doubles as the claim's lease.
    */
   reconcile_due_at: Millis | null;
+  /** Blind index of the normalized mobile, for the console's exact search (migration 005). */
+  mobile_index: string | null;
 }
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';
@@ -96,12 +98,60 @@ export interface DeliveriesTable {
   delivered_at: Millis | null;
 }
 
+export interface DeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  at: Millis;
+  http_status: number | null;
+  error: string | null;
+  /** Null when no request was made (the endpoint was gone before the attempt). */
+  latency_ms: number | null;
+}
+
+export type OperatorRole = 'admin' | 'viewer';
+
+export interface OperatorsTable {
+  id: string;
+  username: string;
+  role: OperatorRole;
+  /** `scrypt$N$r$p$salt$hash` (base64url parts). */
+  password_hash: string;
+  /** 1 until the operator sets their own password (after create or reset). */
+  must_change_password: number;
+  disabled_at: Millis | null;
+  last_login_at: Millis | null;
+  created_at: Millis;
+}
+
+export interface ConsoleSessionsTable {
+  /** SHA-256 of the session cookie's value. */
+  id: string;
+  operator_id: string;
+  csrf_token: string;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
+/** Hourly counters; see store/stats.ts for the keys. */
+export interface StatsHourlyTable {
+  hour: Millis;
+  /** '' for counters that belong to no client (upstream calls). */
+  client_id: string;
+  key: string;
+  n: number;
+}
+
 export interface Database {
   clients: ClientsTable;
   tokens: TokensTable;
   persons: PersonsTable;
   flows: FlowsTable;
   deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  operators: OperatorsTable;
+  console_sessions: ConsoleSessionsTable;
+  stats_hourly: StatsHourlyTable;
 }
 
 export type ClientRow = Selectable<ClientsTable>;
@@ -109,6 +159,9 @@ export type TokenRow = Selectable<TokensTable>;
 export type PersonRow = Selectable<PersonsTable>;
 export type FlowRow = Selectable<FlowsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
+export type OperatorRow = Selectable<OperatorsTable>;
+export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;
 export type NewFlow = Insertable<FlowsTable>;
 export type FlowUpdate = Updateable<FlowsTable>;
 export type { Generated };

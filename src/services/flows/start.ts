@@ -60,7 +60,7 @@ export async function startFaceAuth(
   const waitUntil = deps.now() + waitBudgetMs(deps);
   for (let attempt = 0; ; attempt++) {
     if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
-      return { outcome: 'verified', esignAccountId: person.account_id };
+      return verified(deps, clientId, person.account_id);
     }
     // The common repeat (same link again) needs one read and no transaction.
     const reusable = findReusable(
@@ -116,6 +116,7 @@ async function decide(
     opened_at: null,
     completed_at: null,
     reconcile_due_at: null,
+    mobile_index: deps.cipher.blindIndex('mobile', p.mobile),
   };
   return deps.store.db.transaction().execute(async (trx) => {
     if (!(await flowStore.tryReserveFlow(trx, row))) {
@@ -192,7 +193,7 @@ async function callProvider(
       await personStore.markPersonVerified(trx, person.id, { accountId, nameIndex, at: now });
       await flowStore.deleteReservation(trx, reservation.id);
     });
-    return { outcome: 'verified', esignAccountId: accountId };
+    return verified(deps, reservation.client_id, accountId);
   }
 
   const flow: FlowRow = {
@@ -223,7 +224,13 @@ async function callProvider(
   return present(deps, 'created', flow);
 }
 
+function verified(deps: ServiceDeps, clientId: string, accountId: string): FaceStartResult {
+  deps.eventStats.count(clientId, 'req.verified');
+  return { outcome: 'verified', esignAccountId: accountId };
+}
+
 function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow): FaceStartResult {
+  if (outcome === 'reused') deps.eventStats.count(flow.client_id, 'req.reused');
   return {
     outcome,
     flowId: flow.id,

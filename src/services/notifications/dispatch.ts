@@ -75,7 +75,13 @@ async function attemptDelivery(
   if (!client || !deliverable.ok) {
     // The endpoint went away after this row was queued: nothing can be sent until an operator acts.
     const error = deliverable.ok ? 'client no longer exists' : deliverable.error;
-    await finish(deps, d, claimId, { status: 'DEAD', attempts: d.attempts, httpStatus: null, error });
+    await finish(deps, d, claimId, {
+      status: 'DEAD',
+      attempts: d.attempts,
+      httpStatus: null,
+      error,
+      latencyMs: null,
+    });
     deps.metrics.webhookDeliveries.inc({ outcome: 'dead' });
     log.warn({ error }, 'notification dead without an attempt');
     return;
@@ -106,6 +112,7 @@ async function attemptDelivery(
     httpStatus,
     error: outcome === 'disabled' ? DISABLED_ERROR : error,
     nextDelayMs: outcome === 'retrying' ? withJitter(schedule[attempt] ?? 0) : 0,
+    latencyMs: ms,
   });
   if (outcome === 'disabled') await clientStore.disableNotify(db, client.id, deps.now());
   deps.metrics.webhookDeliveries.inc({ outcome });
@@ -150,6 +157,7 @@ async function finish(
     httpStatus: number | null;
     error: string | null;
     nextDelayMs?: number;
+    latencyMs: number | null;
   },
 ): Promise<boolean> {
   const at = deps.now();
@@ -160,5 +168,6 @@ async function finish(
     at,
     httpStatus: r.httpStatus,
     error: r.error,
+    latencyMs: r.latencyMs,
   });
 }

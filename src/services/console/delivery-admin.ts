@@ -1,0 +1,93 @@
+import { AppError, invalid } from '../../errors.js';
+import * as clients from '../../store/client-store.js';
+import * as deliveries from '../../store/delivery-store.js';
+import type { ServiceDeps } from '../deps.js';
+import { redeliver } from '../notifications/deliveries.js';
+import { deliveryView } from './flow-inspection.js';
+import { type OperatorAction, recordOperatorAction } from './operator-audit.js';
+
+type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'dispatcherWakeup'>;
+type Actor = OperatorAction['actor'];
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Number.isSafeInteger(createdAt) && typeof id === 'string') return { createdAt, id };
+  } catch {}
+  throw invalid([{ field: 'cursor', code: 'CURSOR', message: '分页游标无效' }]);
+}
+
+/** Failing and dead deliveries across clients, newest first. */
+export async function listFailingDeliveries(
+  deps: Pick<ServiceDeps, 'store'>,
+  q: { status?: 'failing' | 'dead'; clientId?: string; cursor?: string; limit?: string },
+) {
+  const limit = q.limit === undefined ? 50 : Number(q.limit);
+  const rows = await deliveries.listFailedDeliveries(deps.store.db, {
+    ...(q.status ? { status: q.status } : {}),
+    ...(q.clientId ? { clientId: q.clientId } : {}),
+    ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(deliveryView),
+    nextCursor:
+      rows.length > limit && last
+        ? Buffer.from(JSON.stringify([last.created_at, last.id])).toString('base64url')
+        : null,
+  };
+}
+
+const conflictMessage = (err: unknown): never => {
+  if (err instanceof AppError && err.kind === 'conflict')
+    throw new AppError('conflict', {
+      userMessage: '该客户端没有可用的通知地址，请先设置通知地址',
+      detail: err.message,
+    });
+  throw err;
+};
+
+/** Sends one delivery again from the start of the schedule, with the same webhook-id. */
+export async function redeliverFromConsole(deps: Deps, actor: Actor, deliveryId: string, requestId: string) {
+  const found = await deliveries.findDelivery(deps.store.db, deliveryId);
+  if (!found) throw new AppError('not_found', { userMessage: '投递记录不存在' });
+  await redeliver(deps, deliveryId).catch(conflictMessage);
+  await recordOperatorAction(deps, {
+    actor,
+    action: 'delivery.redeliver',
+    clientId: found.client_id,
+    flowId: found.flow_id,
+    target: deliveryId,
+    requestId,
+  });
+  const row = await deliveries.findDeliveryWithClient(deps.store.db, deliveryId);
+  if (!row) throw new AppError('internal', { detail: 'redelivered delivery vanished' });
+  return deliveryView(row);
+}
+
+/** Queues all failing and dead deliveries of one client again. */
+export async function redeliverClientFromConsole(
+  deps: Deps,
+  actor: Actor,
+  clientId: string,
+  requestId: string,
+) {
+  const client = await clients.findClientById(deps.store.db, clientId);
+  if (!client) throw new AppError('not_found', { userMessage: '客户端不存在' });
+  if (!client.notify_url || client.notify_disabled_at !== null) {
+    throw new AppError('conflict', { userMessage: '该客户端没有可用的通知地址，请先设置通知地址' });
+  }
+  const requeued = await deliveries.requeueClientDeliveries(deps.store.db, clientId, deps.now());
+  await recordOperatorAction(deps, {
+    actor,
+    action: 'delivery.redeliver',
+    clientId,
+    target: client.name,
+    requestId,
+    detail: { requeued },
+  });
+  if (requeued > 0) deps.dispatcherWakeup.notify();
+  return { requeued };
+}
