@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, LogController } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { consolePages } from './console/console-pages.js';
 import { sendError, toAppError } from './envelope.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceQueryRoute } from './routes/face-query.js';
@@ -147,6 +148,7 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(faceQueryRoute(deps));
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
+  await app.register(consolePages());
   if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));
   if (deps.provider.name === 'esign') await app.register(esignCallbackRoute(deps));
   return app;
