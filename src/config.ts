@@ -60,6 +60,14 @@ export interface Config {
   };
   /** Operator console: session lifetime, and the optional second listener it moves to. */
   console: { sessionHours: number; adminPort: number | null; adminHost: string; secureCookie: boolean };
+  lifecycle: {
+    /** Personal fields of flows final longer than this are erased (0: at the next run). */
+    retentionDays: number;
+    /** Audit events older than this are pruned. */
+    auditRetentionDays: number;
+    /** How often a serving process runs retention (and key re-encryption when one is due). */
+    intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -194,6 +202,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminHost: env.ADMIN_HOST || '127.0.0.1',
     secureCookie: publicBaseUrl.startsWith('https:'),
   };
+  const lifecycle = {
+    retentionDays: int('RETENTION_DAYS', 90, 0, 36_500),
+    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1095, 1, 36_500),
+    intervalMs: int('RETENTION_INTERVAL_MS', 3_600_000, 100, 86_400_000),
+  };
 
   let keys: Config['keys'] = null;
   if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
@@ -234,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalMs,
     notify,
     console: consoleConfig,
+    lifecycle,
   };
 }
 

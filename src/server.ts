@@ -8,6 +8,8 @@ import { ensureDefaultClient } from './services/clients/bootstrap.js';
 export interface RunningServer {
   runtime: Runtime;
   url: string;
+  /** The console's listener when ADMIN_PORT is set. */
+  adminUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -17,23 +19,30 @@ export async function startServer(
   out: (line: string) => void,
 ): Promise<RunningServer> {
   const runtime = await createRuntime(config, logger);
-  const app = await buildApp(runtime);
+  const { adminPort, adminHost } = config.console;
+  const app = await buildApp(runtime, adminPort === null ? 'all' : 'public');
+  const admin = adminPort === null ? null : await buildApp(runtime, 'admin');
   if (config.provider === 'sandbox') {
     const token = await ensureDefaultClient(runtime);
     if (token) printBootstrap(out, config, token);
   }
   const address = await app.listen({ port: config.port, host: config.host });
+  const adminAddress = admin ? await admin.listen({ port: adminPort ?? 0, host: adminHost }) : null;
   const stopJobs = startJobs(runtime);
-  logger.info({ address, provider: config.provider, database: config.database.kind }, 'etc-esign listening');
+  logger.info(
+    { address, adminAddress, provider: config.provider, database: config.database.kind },
+    'etc-esign listening',
+  );
   let stopping: Promise<void> | null = null;
   return {
     runtime,
     url: address,
+    adminUrl: adminAddress,
     stop() {
       stopping ??= (async () => {
         await stopJobs();
         // Fastify stops accepting and waits for in-flight requests before resolving.
-        await app.close();
+        await Promise.all([app.close(), admin?.close()]);
         await runtime.close();
       })();
       return stopping;

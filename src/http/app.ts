@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, LogController } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { consoleApi } from './console/console-api.js';
 import { consolePages } from './console/console-pages.js';
 import { sendError, toAppError } from './envelope.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
@@ -13,6 +14,7 @@ import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { personEraseRoute } from './routes/person-erase.js';
 import { resultPageRoute } from './routes/result-page.js';
 import { sandboxH5Route } from './routes/sandbox-h5.js';
 import { shortLinkRoute } from './routes/short-link.js';
@@ -41,7 +43,13 @@ function rawEnvelope(status: number, message: string, withBody: boolean): string
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
-export async function buildApp(deps: ServiceDeps) {
+/**
+ * Which routes a listener serves: everything (the default), or with ADMIN_PORT set the public API
+ * on the main port and the console and /metrics on the admin listener.
+ */
+export type Surface = 'all' | 'public' | 'admin';
+
+export async function buildApp(deps: ServiceDeps, surface: Surface = 'all') {
   const app = Fastify({
     loggerInstance: deps.logger,
     // Our own one-line-per-request log (onResponse) replaces Fastify's, which logs raw URLs.
@@ -143,12 +151,17 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes(deps));
-  await app.register(metricsRoute(deps.metrics));
+  if (surface !== 'public') {
+    await app.register(metricsRoute(deps.metrics));
+    await app.register(consoleApi(deps));
+    await app.register(consolePages());
+  }
+  if (surface === 'admin') return app;
   await app.register(faceStartRoute(deps));
   await app.register(faceQueryRoute(deps));
+  await app.register(personEraseRoute(deps));
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
-  await app.register(consolePages());
   if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));
   if (deps.provider.name === 'esign') await app.register(esignCallbackRoute(deps));
   return app;

@@ -198,3 +198,17 @@ export async function deleteStaleReservations(ex: Executor, createdBefore: numbe
     .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
+
+/** The first consent wins: a resubmitted page does not move the recorded time. */
+export async function recordConsent(
+  ex: Executor,
+  id: string,
+  c: { at: number; textHash: string; lang: string },
+): Promise<void> {
+  await ex
+    .updateTable('flows')
+    .set({ consent_at: c.at, consent_text_hash: c.textHash, consent_lang: c.lang })
+    .where('id', '=', id)
+    .where('consent_at', 'is', null)
+    .execute();
+}

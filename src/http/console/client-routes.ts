@@ -13,7 +13,7 @@ import { actorOf, consoleRoute } from './guard.js';
 export function clientRoutes(app: FastifyInstance, deps: ServiceDeps): void {
   consoleRoute(app, deps, 'listClients', ROUTES.listClients, () => listClientsForConsole(deps));
   consoleRoute(app, deps, 'createClient', ROUTES.createClient, (request) =>
-    createClientFromConsole(deps, actorOf(request), request.body as BodyOf<'createClient'>, request.id),
+    createClientFromConsole(deps, actorOf(request), request.body as BodyOf<'createClient'>),
   );
   consoleRoute(app, deps, 'setNotifyUrl', ROUTES.setNotifyUrl, (request) =>
     setNotifyUrlFromConsole(
@@ -21,15 +21,9 @@ export function clientRoutes(app: FastifyInstance, deps: ServiceDeps): void {
       actorOf(request),
       (request.params as ParamsOf<'setNotifyUrl'>).clientId,
       (request.body as BodyOf<'setNotifyUrl'>).notifyUrl,
-      request.id,
     ),
   );
   consoleRoute(app, deps, 'rotateSecret', ROUTES.rotateSecret, (request) =>
-    rotateSecretFromConsole(
-      deps,
-      actorOf(request),
-      (request.params as ParamsOf<'rotateSecret'>).clientId,
-      request.id,
-    ),
+    rotateSecretFromConsole(deps, actorOf(request), (request.params as ParamsOf<'rotateSecret'>).clientId),
   );
 }

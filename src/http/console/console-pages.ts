@@ -1,73 +1,48 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { AppError } from '../../errors.js';
 import { CONSOLE_PAGE_HEADERS, CONSOLE_STATIC_DIR } from './contract.js';
 
-/** The package root: this file sits three levels down, in src/ or in dist/. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.png': 'image/png',
-};
-
-interface BuiltFile {
-  body: Buffer;
-  type: string;
-}
+/** The package root: this file is three levels down in both `src/` and `dist/`. */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CONSOLE_ROOT = path.join(PACKAGE_ROOT, CONSOLE_STATIC_DIR);
 
 /**
- * The built console, read once at start. Serving only the files the build produced (a fixed map,
- * no path from the URL ever touches the file system) leaves no traversal to guard against.
+ * The console's built files at /console: hashed assets (cached for a year, their names change with
+ * their content), and `index.html` for /console/ and any other path under it, so that a reload on
+ * any page of the app lands on the app.
  */
-function readBuild(dir: string): Map<string, BuiltFile> {
-  const files = new Map<string, BuiltFile>();
-  const walk = (sub: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
-      const rel = sub ? `${sub}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(rel);
-      else {
-        const type = TYPES[path.extname(entry.name)];
-        if (type) files.set(rel, { body: fs.readFileSync(path.join(dir, rel)), type });
-      }
-    }
-  };
-  if (fs.existsSync(path.join(dir, 'index.html'))) walk('');
-  return files;
-}
-
-/** The operator console's pages at /console (the app routes by URL hash: one index.html). */
 export const consolePages =
-  (dir = path.join(ROOT, CONSOLE_STATIC_DIR)): FastifyPluginAsync =>
+  (root: string = CONSOLE_ROOT): FastifyPluginAsync =>
   async (app) => {
-    const files = readBuild(dir);
-    const send = (reply: FastifyReply, file: BuiltFile, cache: string) =>
-      reply.headers(CONSOLE_PAGE_HEADERS).header('cache-control', cache).type(file.type).send(file.body);
-
-    app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/'));
-    app.get('/console/', { schema: { hide: true } }, async (_request, reply) => {
-      const index = files.get('index.html');
-      if (!index) {
-        return reply
-          .code(503)
-          .headers(CONSOLE_PAGE_HEADERS)
-          .type('text/plain; charset=utf-8')
-          .send('控制台页面尚未构建：请先运行 npm run build');
-      }
-      // The page names the current hashed assets: always ask again.
-      return send(reply, index, 'no-cache');
+    await app.register(fastifyStatic, { root, serve: false, decorateReply: true });
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.headers(CONSOLE_PAGE_HEADERS);
+      reply.header('x-frame-options', 'DENY');
     });
-    app.get<{ Params: { '*': string } }>('/console/*', { schema: { hide: true } }, async (request, reply) => {
-      const name = request.params['*'];
-      const file = name === 'index.html' ? undefined : files.get(name);
-      if (!file) return reply.callNotFound();
-      // Assets carry a content hash in their names; the favicon does not.
-      const immutable = name.startsWith('assets/');
-      return send(reply, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    const index = path.join(root, 'index.html');
+    const sendIndex = (reply: FastifyReply) => {
+      if (!fs.existsSync(index)) {
+        throw new AppError('not_found', { userMessage: '控制台尚未构建，请先运行 npm run build' });
+      }
+      reply.header('cache-control', 'no-cache');
+      return reply.sendFile('index.html', root, { cacheControl: false });
+    };
+    app.get('/console', { schema: { hide: true } }, async (_request, reply) =>
+      reply.redirect('/console/', 302),
+    );
+    app.get('/console/*', { schema: { hide: true } }, async (request, reply) => {
+      const rel = (request.params as { '*': string })['*'];
+      const file = path.resolve(root, rel);
+      const inside = file.startsWith(root + path.sep);
+      if (rel && inside && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+        const hashed = rel.startsWith('assets/');
+        reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+        return reply.sendFile(rel, root, { cacheControl: false });
+      }
+      return sendIndex(reply);
     });
   };

@@ -2,12 +2,12 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
+import type { AuditActor } from '../../services/audit.js';
 import {
   authenticateSession,
   csrfMatches,
   type OperatorSession,
 } from '../../services/console/console-sessions.js';
-import type { OperatorAction } from '../../services/console/operator-audit.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
 import { CSRF_HEADER, type ROUTES, type RouteName } from './contract.js';
@@ -33,7 +33,7 @@ export const sessionCookie = (config: Config, value: string, maxAgeSeconds: numb
     maxAge: maxAgeSeconds,
   });
 
-export const actorOf = (request: FastifyRequest): OperatorAction['actor'] => ({
+export const actorOf = (request: FastifyRequest): AuditActor => ({
   kind: 'operator',
   id: request.operator.username,
 });

@@ -14,14 +14,9 @@ export function tokenRoutes(app: FastifyInstance, deps: ServiceDeps): void {
     listTokensForConsole(deps, (request.query as QueryOf<'listTokens'>).clientId),
   );
   consoleRoute(app, deps, 'createToken', ROUTES.createToken, (request) =>
-    createTokenFromConsole(deps, actorOf(request), request.body as BodyOf<'createToken'>, request.id),
+    createTokenFromConsole(deps, actorOf(request), request.body as BodyOf<'createToken'>),
   );
   consoleRoute(app, deps, 'revokeToken', ROUTES.revokeToken, (request) =>
-    revokeTokenFromConsole(
-      deps,
-      actorOf(request),
-      (request.params as ParamsOf<'revokeToken'>).tokenId,
-      request.id,
-    ),
+    revokeTokenFromConsole(deps, actorOf(request), (request.params as ParamsOf<'revokeToken'>).tokenId),
   );
 }

@@ -1,14 +1,14 @@
 import { AppError } from '../../errors.js';
 import * as clients from '../../store/client-store.js';
 import type { ClientRow } from '../../store/schema.js';
+import type { AuditActor } from '../audit.js';
 import { createClient, rotateWebhookSecret, updateClientNotifyUrl } from '../clients/admin.js';
 import { createToken, listTokens, revokeToken } from '../clients/tokens.js';
 import type { ServiceDeps } from '../deps.js';
 import { formatBeijing } from '../time.js';
-import { type OperatorAction, recordOperatorAction } from './operator-audit.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'config'>;
-type Actor = OperatorAction['actor'];
+type Actor = AuditActor;
 const time = (ms: number | null) => (ms === null ? null : formatBeijing(ms));
 const DAY_MS = 86_400_000;
 
@@ -67,65 +67,37 @@ export async function createClientFromConsole(
   deps: Deps,
   actor: Actor,
   input: { name: string; notifyUrl?: string },
-  requestId: string,
 ) {
   const created = await createClient(
     deps,
     input.name,
     input.notifyUrl === undefined ? {} : { notifyUrl: input.notifyUrl },
-  ).catch((err) => asFieldError(err, input.notifyUrl === undefined ? 'name' : 'notifyUrl'));
-  await recordOperatorAction(deps, {
     actor,
-    action: 'client.create',
-    clientId: created.id,
-    target: input.name,
-    requestId,
-  });
+  ).catch((err) => asFieldError(err, input.notifyUrl === undefined ? 'name' : 'notifyUrl'));
   const row = await clientById(deps, created.id);
   return { client: await clientView(deps, row), webhookSecret: created.webhookSecret ?? null };
 }
 
-export async function setNotifyUrlFromConsole(
-  deps: Deps,
-  actor: Actor,
-  clientId: string,
-  notifyUrl: string,
-  requestId: string,
-) {
+export async function setNotifyUrlFromConsole(deps: Deps, actor: Actor, clientId: string, notifyUrl: string) {
   const client = await clientById(deps, clientId);
-  const updated = await updateClientNotifyUrl(deps, client.name, notifyUrl).catch((err) =>
+  const updated = await updateClientNotifyUrl(deps, client.name, notifyUrl, actor).catch((err) =>
     asFieldError(err, 'notifyUrl'),
   );
-  await recordOperatorAction(deps, {
-    actor,
-    action: 'client.update',
-    clientId,
-    target: client.name,
-    requestId,
-    detail: { field: 'notifyUrl' },
-  });
   return {
     client: await clientView(deps, await clientById(deps, clientId)),
     webhookSecret: updated.webhookSecret ?? null,
   };
 }
 
-export async function rotateSecretFromConsole(deps: Deps, actor: Actor, clientId: string, requestId: string) {
+export async function rotateSecretFromConsole(deps: Deps, actor: Actor, clientId: string) {
   const client = await clientById(deps, clientId);
-  const rotated = await rotateWebhookSecret(deps, client.name);
-  await recordOperatorAction(deps, {
-    actor,
-    action: 'client.rotate-secret',
-    clientId,
-    target: client.name,
-    requestId,
-  });
+  const rotated = await rotateWebhookSecret(deps, client.name, actor);
   return { webhookSecret: rotated.webhookSecret, previousValidUntil: time(rotated.previousSecretValidUntil) };
 }
 
 type TokenListRow = Awaited<ReturnType<typeof listTokens>>[number];
 
-async function tokenViews(deps: Pick<ServiceDeps, 'store' | 'now'>) {
+async function tokenViews(deps: Pick<ServiceDeps, 'store' | 'now' | 'cipher'>) {
   const [rows, all] = await Promise.all([listTokens(deps), clients.listClients(deps.store.db)]);
   const ids = new Map(all.map((c) => [c.name, c.id]));
   return rows.map((t: TokenListRow) => ({
@@ -139,7 +111,10 @@ async function tokenViews(deps: Pick<ServiceDeps, 'store' | 'now'>) {
   }));
 }
 
-export async function listTokensForConsole(deps: Pick<ServiceDeps, 'store' | 'now'>, clientId?: string) {
+export async function listTokensForConsole(
+  deps: Pick<ServiceDeps, 'store' | 'now' | 'cipher'>,
+  clientId?: string,
+) {
   const items = await tokenViews(deps);
   return { items: clientId === undefined ? items : items.filter((t) => t.clientId === clientId) };
 }
@@ -149,40 +124,23 @@ export async function createTokenFromConsole(
   deps: Deps,
   actor: Actor,
   input: { clientId: string; ttlDays?: number },
-  requestId: string,
 ) {
   const client = await clientById(deps, input.clientId);
   const created = await createToken(
     deps,
     client.name,
     input.ttlDays === undefined ? null : input.ttlDays * DAY_MS,
-  );
-  await recordOperatorAction(deps, {
     actor,
-    action: 'token.create',
-    clientId: client.id,
-    target: created.id,
-    requestId,
-    ...(input.ttlDays === undefined ? {} : { detail: { ttlDays: input.ttlDays } }),
-  });
+  );
   const token = (await tokenViews(deps)).find((t) => t.tokenId === created.id);
   if (!token) throw new AppError('internal', { detail: 'created token vanished' });
   return { token, value: created.token };
 }
 
-export async function revokeTokenFromConsole(deps: Deps, actor: Actor, tokenId: string, requestId: string) {
+export async function revokeTokenFromConsole(deps: Deps, actor: Actor, tokenId: string) {
   const before = (await tokenViews(deps)).find((t) => t.tokenId === tokenId);
   if (!before) throw new AppError('not_found', { userMessage: '令牌不存在' });
-  if (before.revokedAt === null) {
-    await revokeToken(deps, tokenId);
-    await recordOperatorAction(deps, {
-      actor,
-      action: 'token.revoke',
-      clientId: before.clientId,
-      target: tokenId,
-      requestId,
-    });
-  }
+  if (before.revokedAt === null) await revokeToken(deps, tokenId, actor);
   const token = (await tokenViews(deps)).find((t) => t.tokenId === tokenId);
   if (!token) throw new AppError('internal', { detail: 'revoked token vanished' });
   return token;

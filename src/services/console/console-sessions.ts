@@ -3,10 +3,10 @@ import { dummyHash, hashPassword, verifyPassword } from '../../crypto/password.j
 import { AppError } from '../../errors.js';
 import * as operators from '../../store/operator-store.js';
 import type { OperatorRole } from '../../store/schema.js';
+import { recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { hit } from '../rate-limits.js';
 import { passwordProblem } from './operator-accounts.js';
-import { recordOperatorAction } from './operator-audit.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'config' | 'rateLimiter' | 'logger'>;
 
@@ -90,7 +90,7 @@ export async function login(
       expires_at: now + maxAgeSeconds * 1000,
     });
     await operators.touchOperatorLogin(trx, op.id, now);
-    await recordOperatorAction(
+    await recordAudit(
       deps,
       { actor: { kind: 'operator', id: op.username }, action: 'operator.login', requestId: input.requestId },
       trx,

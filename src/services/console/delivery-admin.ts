@@ -1,13 +1,13 @@
 import { AppError, invalid } from '../../errors.js';
 import * as clients from '../../store/client-store.js';
 import * as deliveries from '../../store/delivery-store.js';
+import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { redeliver } from '../notifications/deliveries.js';
 import { deliveryView } from './flow-inspection.js';
-import { type OperatorAction, recordOperatorAction } from './operator-audit.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'dispatcherWakeup'>;
-type Actor = OperatorAction['actor'];
+type Actor = AuditActor;
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
   try {
@@ -54,7 +54,7 @@ export async function redeliverFromConsole(deps: Deps, actor: Actor, deliveryId:
   const found = await deliveries.findDelivery(deps.store.db, deliveryId);
   if (!found) throw new AppError('not_found', { userMessage: '投递记录不存在' });
   await redeliver(deps, deliveryId).catch(conflictMessage);
-  await recordOperatorAction(deps, {
+  await recordAudit(deps, {
     actor,
     action: 'delivery.redeliver',
     clientId: found.client_id,
@@ -80,7 +80,7 @@ export async function redeliverClientFromConsole(
     throw new AppError('conflict', { userMessage: '该客户端没有可用的通知地址，请先设置通知地址' });
   }
   const requeued = await deliveries.requeueClientDeliveries(deps.store.db, clientId, deps.now());
-  await recordOperatorAction(deps, {
+  await recordAudit(deps, {
     actor,
     action: 'delivery.redeliver',
     clientId,

@@ -10,13 +10,13 @@ import * as deliveries from '../../store/delivery-store.js';
 import * as search from '../../store/flow-search-store.js';
 import * as persons from '../../store/person-store.js';
 import type { DeliveryRow, FlowRow, FlowStatus, PersonRow } from '../../store/schema.js';
+import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { effectiveStatus } from '../flows/queries.js';
 import { formatBeijing } from '../time.js';
-import { type OperatorAction, recordOperatorAction } from './operator-audit.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now'>;
-type Actor = OperatorAction['actor'];
+type Actor = AuditActor;
 
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const time = (ms: number | null) => (ms === null ? null : formatBeijing(ms));
@@ -89,7 +89,7 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
     const index = deps.cipher.blindIndex('id', normalizeIdNumber(q.idNumber));
     const person = await search.findPersonByIdIndex(deps.store.db, index);
     if (!person) {
-      await recordOperatorAction(deps, {
+      await recordAudit(deps, {
         actor,
         action: 'flow.search',
         requestId,
@@ -116,7 +116,7 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
     ]),
   );
   if (q.idNumber !== undefined || q.mobile !== undefined) {
-    await recordOperatorAction(deps, {
+    await recordAudit(deps, {
       actor,
       action: 'flow.search',
       requestId,
@@ -192,7 +192,7 @@ export async function getFlowDetail(deps: Deps, actor: Actor, flowId: string, re
   }
   events.sort((a, b) => a.at - b.at);
 
-  await recordOperatorAction(deps, {
+  await recordAudit(deps, {
     actor,
     action: 'flow.read',
     flowId: flow.id,
@@ -232,7 +232,7 @@ export async function revealFlow(
   }
   const flow = await findFlow(deps, flowId);
   const person = await persons.findPersonById(deps.store.db, flow.person_id);
-  await recordOperatorAction(deps, {
+  await recordAudit(deps, {
     actor,
     action: 'flow.reveal',
     flowId: flow.id,

@@ -5,11 +5,11 @@ import { AppError } from '../../errors.js';
 import { isUniqueViolation } from '../../store/db.js';
 import * as operators from '../../store/operator-store.js';
 import type { OperatorRole } from '../../store/schema.js';
+import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
-import { type OperatorAction, recordOperatorAction } from './operator-audit.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now'>;
-type Actor = OperatorAction['actor'];
+type Actor = AuditActor;
 
 export const ROLES: readonly OperatorRole[] = ['admin', 'viewer'];
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -59,7 +59,7 @@ export async function createOperator(
         last_login_at: null,
         created_at: deps.now(),
       });
-      await recordOperatorAction(
+      await recordAudit(
         deps,
         { actor, action: 'operator.create', target: input.username, detail: { role } },
         trx,
@@ -97,7 +97,7 @@ export async function disableOperator(deps: Deps, actor: Actor, username: string
   await deps.store.db.transaction().execute(async (trx) => {
     await operators.disableOperator(trx, op.id, deps.now());
     await operators.deleteOperatorSessions(trx, op.id);
-    await recordOperatorAction(deps, { actor, action: 'operator.disable', target: username }, trx);
+    await recordAudit(deps, { actor, action: 'operator.disable', target: username }, trx);
   });
 }
 
@@ -109,7 +109,7 @@ export async function resetOperatorPassword(deps: Deps, actor: Actor, username: 
   await deps.store.db.transaction().execute(async (trx) => {
     await operators.setOperatorPassword(trx, op.id, hash, true);
     await operators.deleteOperatorSessions(trx, op.id);
-    await recordOperatorAction(deps, { actor, action: 'operator.reset-password', target: username }, trx);
+    await recordAudit(deps, { actor, action: 'operator.reset-password', target: username }, trx);
   });
   return password;
 }

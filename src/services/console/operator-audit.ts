@@ -1,49 +1,7 @@
-import type { Executor } from '../../store/db.js';
+import { invalid } from '../../errors.js';
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntry, listAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
-
-/**
- * What the console and the operator CLI write into the access and change trail (issue 11's
- * `audit_events`): who, what, about which object, why. Ids only, never a clear personal value.
- */
-export interface OperatorAction {
-  /** Operator username, or the OS user for the CLI. */
-  actor: { kind: 'operator' | 'cli'; id: string };
-  action:
-    | 'flow.read'
-    | 'flow.reveal'
-    | 'flow.search'
-    | 'client.create'
-    | 'client.update'
-    | 'client.rotate-secret'
-    | 'token.create'
-    | 'token.revoke'
-    | 'delivery.redeliver'
-    | 'operator.create'
-    | 'operator.disable'
-    | 'operator.reset-password'
-    | 'operator.login';
-  clientId?: string;
-  flowId?: string;
-  personId?: string;
-  target?: string;
-  reason?: string;
-  requestId?: string;
-  detail?: Record<string, string | number | boolean | null>;
-}
-
-export type AuditDeps = Pick<ServiceDeps, 'store' | 'cipher' | 'now'>;
-
-/**
- * Appends one action to the trail, inside `trx` when given (the entry exists exactly when the change
- * does). Call it last in a transaction: appends are serialized on the chain's head row.
- */
-export async function recordOperatorAction(
-  _deps: AuditDeps,
-  _action: OperatorAction,
-  _trx?: Executor,
-): Promise<void> {
-  // Wired to the audit trail once its branch (issue 11) lands.
-}
+import { formatBeijing } from '../time.js';
 
 export interface AuditQuery {
   actor?: string;
@@ -55,17 +13,37 @@ export interface AuditQuery {
   limit?: string;
 }
 
-/** The trail for the console's audit page, newest first. */
-export async function listOperatorAudit(_deps: Pick<ServiceDeps, 'store'>, _q: AuditQuery) {
+/** How the console names who acted: operators by username, everyone else by kind too. */
+const actorName = (e: AuditEntry) => (e.actorKind === 'operator' ? e.actor : `${e.actorKind}:${e.actor}`);
+
+/** The audit trail for the console's audit page, newest first, filtered by actor, action, object and time. */
+export async function listOperatorAudit(deps: Pick<ServiceDeps, 'store'>, q: AuditQuery) {
+  if (q.action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(q.action)) {
+    return { items: [], nextCursor: null };
+  }
+  const cursor = q.cursor === undefined ? undefined : Number(q.cursor);
+  if (cursor !== undefined && !Number.isSafeInteger(cursor)) {
+    throw invalid([{ field: 'cursor', code: 'CURSOR', message: '分页游标无效' }]);
+  }
+  const [kind, id] = q.actor?.includes(':') ? q.actor.split(':', 2) : ['operator', q.actor];
+  const page = await listAudit(deps, {
+    ...(q.actor !== undefined ? { actorKind: kind as AuditEntry['actorKind'], actor: id ?? '' } : {}),
+    ...(q.action !== undefined ? { actions: [q.action as AuditAction] } : {}),
+    ...(q.target !== undefined ? { subject: q.target } : {}),
+    ...(q.from !== undefined ? { since: Date.parse(q.from) } : {}),
+    ...(q.until !== undefined ? { until: Date.parse(q.until) } : {}),
+    ...(cursor !== undefined ? { cursor } : {}),
+    limit: q.limit === undefined ? 50 : Number(q.limit),
+  });
   return {
-    items: [] as {
-      id: string;
-      at: string;
-      actor: string;
-      action: string;
-      target: string | null;
-      reason: string | null;
-    }[],
-    nextCursor: null as string | null,
+    items: page.entries.map((e) => ({
+      id: String(e.seq),
+      at: formatBeijing(e.at),
+      actor: actorName(e),
+      action: e.action,
+      target: e.target ?? e.flowId ?? e.clientId,
+      reason: e.reason,
+    })),
+    nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
   };
 }

@@ -6,6 +6,7 @@ import {
   HOUR,
   hourOf,
   LATENCY_BOUNDS_MS,
+  rebuildFlowStats,
   sumStatsByClient,
   sumStatsSeries,
   TTC_BOUNDS_MS,
@@ -178,4 +179,9 @@ export async function getOverview(deps: Pick<ServiceDeps, 'store' | 'now'>, q: O
         pending.oldest === null ? null : Math.max(0, Math.round((now - pending.oldest) / 1000)),
     },
   };
+}
+
+/** `stats rebuild`: the flow counters recounted from the flows table. */
+export function rebuildStatistics(deps: Pick<ServiceDeps, 'store'>): Promise<number> {
+  return rebuildFlowStats(deps.store.db);
 }

@@ -1,11 +1,17 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-result-delivery.js';
+import * as m004 from './004-data-lifecycle.js';
 import * as m005 from './005-console.js';
 
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': m001, '002-result-delivery': m002, '005-console': m005 };
+    return {
+      '001-initial': m001,
+      '002-result-delivery': m002,
+      '004-data-lifecycle': m004,
+      '005-console': m005,
+    };
   },
 };
