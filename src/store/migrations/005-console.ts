@@ -62,7 +62,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index flows_mobile_index on flows (mobile_index) where mobile_index is not null`.execute(
     db,
   );
-  // The console lists flows newest first and finds a person's flows across clients.
+  // The console lists flows newest first (a person's flows use 004's flows_person).
   await db.schema.createIndex('flows_created').on('flows').columns(['created_at', 'id']).execute();
-  await db.schema.createIndex('flows_person').on('flows').columns(['person_id', 'created_at']).execute();
 }
