@@ -12,6 +12,8 @@ export default defineConfig({
   root: here('.'),
   base: '/console/',
   plugins: [vue()],
+  // `npx vite --config console/vite.config.ts`: live reload against a running gateway's API.
+  server: { proxy: { '/console/api': process.env.CONSOLE_API_TARGET ?? 'http://127.0.0.1:8080' } },
   build: {
     outDir: here('../dist/console'),
     emptyOutDir: true,

@@ -69,7 +69,7 @@ export async function call<N extends RouteName>(
     body?: unknown;
   };
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (route.stateChanging) headers[CSRF_HEADER] = csrfToken;
+  if (route.stateChanging || route.method !== 'GET') headers[CSRF_HEADER] = csrfToken;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {

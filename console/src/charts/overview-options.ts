@@ -7,6 +7,15 @@ type Overview = ResponseOf<'overview'>;
 
 const tooltip = { trigger: 'axis', axisPointer: { type: 'shadow' } };
 
+/** Upstream call results as the gateway records them (`refused` = answered with an error). */
+const UPSTREAM_RESULTS: Record<string, string> = {
+  ok: '成功',
+  refused: '被拒绝',
+  timeout: '超时',
+  unavailable: '不可用',
+  error: '异常',
+};
+
 /** Flows per hour or day, stacked by outcome. */
 export function outcomeSeries(o: Overview): ChartOption {
   return {
@@ -56,7 +65,7 @@ export function upstreamCalls(o: Overview): ChartOption {
   return {
     tooltip,
     grid: { left: 48, right: 16, top: 16, bottom: 32 },
-    xAxis: { type: 'category', data: o.upstream.byResult.map((r) => r.result) },
+    xAxis: { type: 'category', data: o.upstream.byResult.map((r) => UPSTREAM_RESULTS[r.result] ?? r.result) },
     yAxis: { type: 'value', minInterval: 1 },
     series: [
       {

@@ -157,7 +157,8 @@ export const MaskedPerson = Type.Object({
   mobile: Type.String(),
 });
 
-export const FlowSearchQuery = Type.Object({
+/** A body, not a query string: ID numbers and mobiles never sit in a URL (proxy logs, history). */
+export const FlowSearchBody = Type.Object({
   flowId: Type.Optional(Id),
   /** Exact match through the blind index. */
   idNumber: Type.Optional(Type.String({ maxLength: 32 })),
@@ -166,7 +167,8 @@ export const FlowSearchQuery = Type.Object({
   status: Type.Optional(FlowStatus),
   from: Type.Optional(Time),
   until: Type.Optional(Time),
-  ...PageQuery,
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
 });
 
 export const FlowSummary = Type.Object({
@@ -337,8 +339,8 @@ export const AuditEntry = Type.Object({
   at: Time,
   /** Operator username (or `cli` for command-line actions). */
   actor: Type.String(),
-  /** e.g. `flow.reveal`, `client.create`, `client.notify_url`, `client.rotate_secret`,
-   * `token.create`, `token.revoke`, `delivery.redeliver`, `operator.login`. */
+  /** e.g. `flow.reveal`, `client.create`, `client.update`, `client.rotate-secret`, `token.create`,
+   * `token.revoke`, `delivery.redeliver`, `operator.login`. */
   action: Type.String(),
   target: Nullable(Type.String()),
   reason: Nullable(Type.String()),
@@ -357,7 +359,7 @@ export interface ConsoleRoute {
   response: TSchema;
   /** `none`: callable without a session (login only). */
   role: 'none' | Static<typeof Role>;
-  /** Needs the CSRF header. */
+  /** Changes state: needs the CSRF header (the console sends it on every non-GET call). */
   stateChanging: boolean;
 }
 
@@ -398,9 +400,9 @@ export const ROUTES = {
     stateChanging: false,
   }),
   searchFlows: route({
-    method: 'GET',
-    path: p('/flows'),
-    query: FlowSearchQuery,
+    method: 'POST',
+    path: p('/flows/search'),
+    body: FlowSearchBody,
     response: Page(FlowSummary),
     role: 'viewer',
     stateChanging: false,
