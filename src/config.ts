@@ -27,7 +27,17 @@ export interface Config {
   host: string;
   publicBaseUrl: string;
   dataDir: string;
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize: number };
+  database:
+    | { kind: 'sqlite'; file: string }
+    | {
+        kind: 'postgres';
+        url: string;
+        poolSize: number;
+        /** Getting a pooled connection (or opening one) fails after this: requests fail fast while the server is away. */
+        connectTimeoutMs: number;
+        /** A query without an answer after this fails (a hung or partitioned server). */
+        queryTimeoutMs: number;
+      };
   redisUrl: string | null;
   provider: 'sandbox' | 'esign';
   esign: EsignConfig | null;
@@ -114,7 +124,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dbUrl = env.DATABASE_URL;
   if (dbUrl) {
     if (/^postgres(ql)?:\/\//.test(dbUrl)) {
-      database = { kind: 'postgres', url: dbUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500) };
+      database = {
+        kind: 'postgres',
+        url: dbUrl,
+        poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
+        connectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
+        queryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 15_000, 100, 3_600_000),
+      };
     } else if (dbUrl.startsWith('sqlite:')) {
       const file = dbUrl.slice('sqlite:'.length).replace(/^\/\//, '');
       if (!file) problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/db.sqlite');

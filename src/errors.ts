@@ -13,6 +13,8 @@ export const ERROR_KINDS = {
   unsupported_media: { status: 415, responseCode: '415', message: '请求体必须是 JSON' },
   rate_limited: { status: 429, responseCode: '429', message: '请求过于频繁，请稍后重试' },
   internal: { status: 500, responseCode: '500', message: '系统内部错误' },
+  /** Our own storage cannot serve the request (database restarting, disk full): retry later. */
+  unavailable: { status: 503, responseCode: '503', message: '服务暂不可用，请稍后重试' },
   upstream_refused: { status: 502, responseCode: '502', message: '认证服务拒绝了请求' },
   upstream_unavailable: { status: 503, responseCode: '503', message: '认证服务暂不可用，请稍后重试' },
   upstream_timeout: { status: 504, responseCode: '504', message: '认证服务响应超时，请稍后重试' },

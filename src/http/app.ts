@@ -114,6 +114,8 @@ export async function buildApp(deps: ServiceDeps) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.kind === 'internal') request.log.error({ err }, 'unexpected error');
+    else if (appErr.kind === 'unavailable')
+      request.log.error({ kind: appErr.kind, detail: appErr.message }, 'database unavailable');
     else if (appErr.kind.startsWith('upstream_'))
       request.log.warn({ kind: appErr.kind, detail: appErr.message }, 'upstream failure');
     else request.log.info({ kind: appErr.kind, detail: appErr.message }, 'request rejected');

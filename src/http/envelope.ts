@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { AppError, ERROR_KINDS, type ErrorKind, type FieldError } from '../errors.js';
+import { storeFault } from '../store/faults.js';
 
 /** The response envelope, as a schema (for the OpenAPI document) and as a builder. */
 export const Envelope = <T extends TSchema>(data: T) =>
@@ -41,6 +42,8 @@ const bodyError = (code: string, message: string): FieldError => ({ field: 'body
 /** Fastify's own errors (body parsing, schema validation) in the closed list of error kinds. */
 export function toAppError(err: FastifyError): AppError {
   if (err instanceof AppError) return err;
+  const fault = storeFault(err);
+  if (fault) return fault;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('too_large', { userMessage: '请求体不能超过16KB' });

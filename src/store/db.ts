@@ -37,11 +37,25 @@ export interface Store {
 
 export function openStore(database: Config['database'], logger?: Logger): Store {
   if (database.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: database.url, max: database.poolSize, types: PG_TYPES });
+    const pool = new pg.Pool({
+      connectionString: database.url,
+      max: database.poolSize,
+      connectionTimeoutMillis: database.connectTimeoutMs,
+      query_timeout: database.queryTimeoutMs,
+      types: PG_TYPES,
+    });
     // An idle client losing its server (restart, failover) emits here; unheard, it would crash the
     // process. The pool replaces the client on the next checkout.
     pool.on('error', (err) =>
       logger?.warn({ err: { message: err.message } }, 'idle PostgreSQL connection lost'),
+    );
+    // A server shutdown also reaches connections that are checked out but between queries (inside a
+    // transaction): unheard, that 'error' event would crash the process. The query in progress, if
+    // any, fails on its own, and the pool drops the broken client when it is released.
+    pool.on('connect', (client) =>
+      client.on('error', (err) =>
+        logger?.warn({ err: { message: err.message } }, 'PostgreSQL connection lost while in use'),
+      ),
     );
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };

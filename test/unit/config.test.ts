@@ -64,11 +64,13 @@ describe('loadConfig', () => {
 
   it('selects PostgreSQL for postgres:// and postgresql:// URLs and SQLite for sqlite: URLs', () => {
     const url = 'postgres://app:pw@db.internal:5432/etc';
-    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url, poolSize: 10 });
+    const timeouts = { connectTimeoutMs: 3000, queryTimeoutMs: 15_000 };
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url, poolSize: 10, ...timeouts });
     expect(loadConfig({ DATABASE_URL: 'postgresql://db/etc', DATABASE_POOL_SIZE: '25' }).database).toEqual({
       kind: 'postgres',
       url: 'postgresql://db/etc',
       poolSize: 25,
+      ...timeouts,
     });
     expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/x.sqlite' }).database).toEqual({
       kind: 'sqlite',
