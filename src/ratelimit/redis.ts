@@ -19,14 +19,25 @@ redis.call('PEXPIRE', key, window)
 return {1, now}
 `;
 
+const COMMAND_TIMEOUT_MS = 500;
+
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly prefix: string;
 
   constructor(url: string, prefix = 'etc-esign:rl:') {
-    // One retry after a lost connection, then the command fails and the limiter lets the request
-    // through (see services/rate-limits.ts) rather than holding it until Redis returns.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
+    // While Redis is away a request waits for it at most COMMAND_TIMEOUT_MS, then the caller's
+    // policy applies (services/rate-limits.ts: allow and log); reconnecting goes on in the background.
+    this.redis = new Redis(url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      lazyConnect: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: COMMAND_TIMEOUT_MS,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
+    // Without a listener ioredis prints every failed reconnect; the failed commands are logged by the caller.
+    this.redis.on('error', () => {});
     this.prefix = prefix;
   }
 
