@@ -14,6 +14,8 @@ export interface TestGateway {
   url: string;
   runtime: Runtime;
   config: Config;
+  /** Where the gateway's JSON log lines go. */
+  logFile: string;
   /** Token of client `acme`. */
   token: string;
   /** Number of provider `startFace` calls so far. */
@@ -82,6 +84,7 @@ export async function startGateway(
     url: address,
     runtime,
     config,
+    logFile,
     token,
     startCalls: () => calls,
     advance: (ms) => {
