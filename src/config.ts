@@ -16,6 +16,9 @@ export interface EsignConfig {
   maxConnections: number;
   /** How far a callback's timestamp may be from our clock. */
   callbackWindowMs: number;
+  /** Circuit breaker: consecutive failures that open it, and how long it stays open before a probe. */
+  circuitFailures: number;
+  circuitOpenMs: number;
 }
 
 /**
@@ -157,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
       maxConnections: int('ESIGN_MAX_CONNECTIONS', 512, 1, 10_000),
       callbackWindowMs: int('ESIGN_CALLBACK_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
+      circuitFailures: int('ESIGN_CIRCUIT_FAILURES', 5, 1, 1000),
+      circuitOpenMs: int('ESIGN_CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     };
   }
 

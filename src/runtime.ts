@@ -3,6 +3,7 @@ import { loadKeyRing } from './crypto/keys.js';
 import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { CircuitBreakerProvider, type CircuitState } from './providers/circuit-breaker.js';
 import { EsignProvider } from './providers/esign/esign-provider.js';
 import type { FaceProvider, SandboxControl } from './providers/provider.js';
 import { SandboxProvider } from './providers/sandbox.js';
@@ -12,6 +13,8 @@ import type { ServiceDeps } from './services/deps.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
 import { migrateToLatest, openStore } from './store/db.js';
+
+const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export interface Runtime extends ServiceDeps {
   close(): Promise<void>;
@@ -44,10 +47,22 @@ export async function createRuntime(
   let provider: FaceProvider;
   let sandbox: SandboxControl | null = null;
   if (config.provider === 'esign' && config.esign) {
-    provider = new EsignProvider(config.esign, {
-      logger,
-      onBalanceExhausted: () => metrics.balanceExhausted.inc(),
-    });
+    const circuitLog = logger.child({ component: 'esign-circuit' });
+    provider = new CircuitBreakerProvider(
+      new EsignProvider(config.esign, {
+        logger,
+        onBalanceExhausted: () => metrics.balanceExhausted.inc(),
+      }),
+      {
+        failureThreshold: config.esign.circuitFailures,
+        openMs: config.esign.circuitOpenMs,
+        now,
+        onStateChange: (state) => {
+          metrics.upstreamCircuit.set(CIRCUIT_GAUGE[state]);
+          circuitLog[state === 'open' ? 'error' : 'warn']({ state }, `e签宝 circuit ${state}`);
+        },
+      },
+    );
   } else {
     const sandboxProvider = new SandboxProvider({
       publicBaseUrl: config.publicBaseUrl,

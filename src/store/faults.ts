@@ -26,7 +26,8 @@ const PG_MESSAGES = [
 export function describeStoreFault(err: unknown): string | null {
   if (typeof err !== 'object' || err === null) return null;
   const { code, message } = err as { code?: unknown; message?: unknown };
-  if (code === 'SQLITE_FULL') return 'SQLite: database or disk is full (SQLITE_FULL); writes fail until space is freed';
+  if (code === 'SQLITE_FULL')
+    return 'SQLite: database or disk is full (SQLITE_FULL); writes fail until space is freed';
   if (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))
     return `SQLite: I/O error (${code}); check the disk holding the database`;
   if (typeof code === 'string' && (code.startsWith('08') || PG_UNAVAILABLE.has(code)))

@@ -73,7 +73,9 @@ describe.skipIf(!hasServerBinaries)('PostgreSQL restarted during load', () => {
     expect(samples.every((s) => s.status === 200 || s.status === 503)).toBe(true);
     expect(Math.max(...samples.map((s) => s.ms))).toBeLessThan(OUTAGE_LATENCY_BOUND_MS);
 
-    const acknowledged = samples.filter((s): s is LoadSample & { flowId: string } => s.status === 200 && !!s.flowId);
+    const acknowledged = samples.filter(
+      (s): s is LoadSample & { flowId: string } => s.status === 200 && !!s.flowId,
+    );
     const client = new pg.Client({ connectionString: cluster.url });
     await client.connect();
     let found = 0;

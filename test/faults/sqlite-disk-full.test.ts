@@ -12,7 +12,8 @@ import { mountSmallDisk, type SmallDisk } from '../support/small-disk.js';
  * and serving resumes by itself once space is freed.
  */
 const disk = mountSmallDisk(6);
-if (!disk) console.log('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): skipping the full-disk test');
+if (!disk)
+  console.log('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): skipping the full-disk test');
 
 describe.skipIf(!disk)('SQLite on a full disk', () => {
   const small = disk as SmallDisk;
@@ -72,9 +73,13 @@ describe.skipIf(!disk)('SQLite on a full disk', () => {
     const db = new SqliteDatabase(dbFile, { readonly: true });
     try {
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      const acknowledged = samples.filter((s): s is LoadSample & { flowId: string } => s.status === 200 && !!s.flowId);
+      const acknowledged = samples.filter(
+        (s): s is LoadSample & { flowId: string } => s.status === 200 && !!s.flowId,
+      );
       const ids = new Set(
-        (db.prepare("select id from flows where status = 'PENDING'").all() as { id: string }[]).map((r) => r.id),
+        (db.prepare("select id from flows where status = 'PENDING'").all() as { id: string }[]).map(
+          (r) => r.id,
+        ),
       );
       const found = acknowledged.filter((s) => ids.has(s.flowId)).length;
       expect(found).toBe(acknowledged.length);

@@ -15,7 +15,13 @@ export async function startRedisServer(): Promise<RedisServer> {
   let proc: ChildProcess | null = null;
   const ping = async () => {
     const { Redis } = await import('ioredis');
-    const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on('error', () => {});
     try {
       await r.connect();

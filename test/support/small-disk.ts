@@ -19,7 +19,9 @@ export interface SmallDisk {
 export function mountSmallDisk(sizeMb: number): SmallDisk | null {
   const dir = tempDir('disk');
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', dir], {
+      stdio: 'pipe',
+    });
   } catch {
     fs.rmSync(dir, { recursive: true, force: true });
     return null;

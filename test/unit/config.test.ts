@@ -65,7 +65,12 @@ describe('loadConfig', () => {
   it('selects PostgreSQL for postgres:// and postgresql:// URLs and SQLite for sqlite: URLs', () => {
     const url = 'postgres://app:pw@db.internal:5432/etc';
     const timeouts = { connectTimeoutMs: 3000, queryTimeoutMs: 15_000 };
-    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url, poolSize: 10, ...timeouts });
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({
+      kind: 'postgres',
+      url,
+      poolSize: 10,
+      ...timeouts,
+    });
     expect(loadConfig({ DATABASE_URL: 'postgresql://db/etc', DATABASE_POOL_SIZE: '25' }).database).toEqual({
       kind: 'postgres',
       url: 'postgresql://db/etc',
@@ -118,6 +123,8 @@ describe('loadConfig', () => {
       requestTimeoutMs: 10_000,
       maxConnections: 512,
       callbackWindowMs: 15 * 60_000,
+      circuitFailures: 5,
+      circuitOpenMs: 30_000,
     });
   });
 
