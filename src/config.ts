@@ -59,6 +59,20 @@ export interface Config {
     /** Short-link opens per IP per minute. */
     shortLinkPerIp: number;
   };
+  /** Socket limits of the HTTP listener (see `loadConfig` for why the defaults are what they are). */
+  http: {
+    /** The whole request (headers and body) must arrive within this; stalled senders are cut off. */
+    requestTimeoutMs: number;
+    /** The headers must arrive within this (answered 408 otherwise). */
+    headersTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (longer than any request takes to answer). */
+    idleTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Open sockets in all (keep it below the process's file-descriptor limit). */
+    maxConnections: number;
+    /** Open sockets per peer address; 0 = no cap. Not applied behind a trusted proxy (every peer is the proxy). */
+    maxConnectionsPerIp: number;
+  };
   /** Fastify `trustProxy`: false, true, a hop count, or a comma-separated list of proxy addresses. */
   trustProxy: boolean | number | string;
   reconcileIntervalMs: number;
@@ -176,6 +190,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 5, 1, 1_000_000),
     shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 60, 1, 1_000_000),
   };
+  // A phone on a poor 3G link (~100 kbit/s, 1–2 s round trips) sends our largest request (16 KiB
+  // body) in 2–4 s: 30 s for a whole request and 15 s for its headers leave it a wide margin while
+  // a stalled sender holds a socket for at most that long. The idle timeout must outlast the
+  // slowest answer we give (an upstream call with its wait budget, ~25 s) and the keep-alive
+  // timeout, which stays Fastify's 72 s: longer than the 60 s idle timeout of common load
+  // balancers, so they close idle connections first and never send into one we are closing.
+  const http = {
+    requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    headersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000),
+    idleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 90_000, 100, 3_600_000),
+    keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    maxConnections: int('HTTP_MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    maxConnectionsPerIp: int('HTTP_MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+  };
+  if (http.headersTimeoutMs > http.requestTimeoutMs)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   const trustRaw = env.TRUST_PROXY ?? '';
   const trustProxy: boolean | number | string =
     trustRaw === '' || trustRaw === 'false'
@@ -239,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keys,
     shutdownTimeoutMs,
     rateLimits,
+    http,
     trustProxy,
     reconcileIntervalMs,
     notify,

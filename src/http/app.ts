@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, LogController } from 'fastify';
 import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { capConnectionsPerIp } from './connection-limits.js';
 import { sendError, toAppError } from './envelope.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceQueryRoute } from './routes/face-query.js';
@@ -17,6 +18,15 @@ import { sandboxH5Route } from './routes/sandbox-h5.js';
 import { shortLinkRoute } from './routes/short-link.js';
 
 export const BODY_LIMIT = 16 * 1024;
+
+/** Answers for requests Node's HTTP parser gives up on, by its error code; anything else is a 400. */
+const PARSER_ERRORS: Record<string, { status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: '请求头过大' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: '请求超时' },
+};
+
+/** Sent with every answer: JSON and pages are never to be sniffed as something else or framed. */
+export const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' };
 
 function rawEnvelope(status: number, message: string, withBody: boolean): string {
   const requestId = randomUUID();
@@ -30,12 +40,18 @@ function rawEnvelope(status: number, message: string, withBody: boolean): string
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'content-type: application/json; charset=utf-8',
+    ...Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
     `content-length: ${Buffer.byteLength(envelope)}`,
     `x-request-id: ${requestId}`,
     'connection: close',
     '',
     body,
   ].join('\r\n');
+}
+
+/** A quarter of the headers timeout, between 250 ms and 5 s: cheap, and tight enough to matter. */
+function checkingIntervalMs(headersTimeoutMs: number): number {
+  return Math.min(5000, Math.max(250, Math.floor(headersTimeoutMs / 4)));
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -49,6 +65,16 @@ export async function buildApp(deps: ServiceDeps) {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
+    // Fastify switches Node's request timeouts off by default; a stalled sender would hold its
+    // socket forever. Node checks them every `connectionsCheckingInterval`, so a socket is closed
+    // at most that much after its timeout.
+    requestTimeout: deps.config.http.requestTimeoutMs,
+    connectionTimeout: deps.config.http.idleTimeoutMs,
+    keepAliveTimeout: deps.config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: deps.config.http.headersTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(deps.config.http.headersTimeoutMs),
+    },
     // Requests Node's HTTP parser rejects (raw non-ASCII bytes, broken framing) never reach
     // Fastify: answer them with the envelope on the raw socket.
     clientErrorHandler: (err, socket) => {
@@ -60,11 +86,18 @@ export async function buildApp(deps: ServiceDeps) {
       }
       // A HEAD answer has no body, even one Node could not parse the rest of.
       const raw = (err as unknown as { rawPacket?: Buffer }).rawPacket;
-      socket.end(rawEnvelope(400, '请求格式无效', raw?.subarray(0, 5).toString('latin1') !== 'HEAD '));
+      const known = PARSER_ERRORS[(err as NodeJS.ErrnoException).code ?? ''];
+      socket.end(
+        rawEnvelope(
+          known?.status ?? 400,
+          known?.message ?? '请求格式无效',
+          raw?.subarray(0, 5).toString('latin1') !== 'HEAD ',
+        ),
+      );
     },
     // Malformed URLs (bad percent-encoding) are answered before any hook runs: give them the envelope too.
     frameworkErrors: (error, request, reply) => {
-      reply.header('x-request-id', request.id);
+      reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
       sendError(request, reply, new AppError('invalid', { userMessage: '请求地址无效', cause: error }));
     },
     // Client IPs (short-link limits) come from X-Forwarded-For only behind a configured proxy.
@@ -78,6 +111,11 @@ export async function buildApp(deps: ServiceDeps) {
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.server.maxConnections = deps.config.http.maxConnections;
+  if (deps.config.http.maxConnectionsPerIp > 0 && deps.config.trustProxy === false) {
+    capConnectionsPerIp(app.server, deps.config.http.maxConnectionsPerIp);
+  }
+
   // JSON only: Fastify would otherwise accept text/plain bodies as strings.
   app.removeContentTypeParser('text/plain');
 
@@ -88,7 +126,7 @@ export async function buildApp(deps: ServiceDeps) {
     closing = true;
   });
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+    reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');

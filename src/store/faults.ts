@@ -32,7 +32,11 @@ export function describeStoreFault(err: unknown): string | null {
     return `SQLite: I/O error (${code}); check the disk holding the database`;
   if (typeof code === 'string' && (code.startsWith('08') || PG_UNAVAILABLE.has(code)))
     return `PostgreSQL unavailable (SQLSTATE ${code})`;
-  if (typeof code === 'string' && NET_UNAVAILABLE.has(code)) return `PostgreSQL unreachable (${code})`;
+  // Only socket errors of the driver's own connection carry a syscall; a client hanging up on us
+  // (an aborted request body, also ECONNRESET) does not.
+  const { syscall } = err as { syscall?: unknown };
+  if (typeof code === 'string' && NET_UNAVAILABLE.has(code) && typeof syscall === 'string')
+    return `PostgreSQL unreachable (${code})`;
   if (typeof message === 'string' && PG_MESSAGES.some((m) => message.startsWith(m)))
     return `PostgreSQL unreachable (${message.slice(0, 80)})`;
   // AggregateError from a connection attempt to several addresses (e.g. localhost → ::1 and 127.0.0.1).

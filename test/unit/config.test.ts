@@ -42,6 +42,14 @@ describe('loadConfig', () => {
     ]);
     expect(c.notify.allowPrivateNetworks).toBe(false);
     expect(c.rateLimits).toEqual({ perToken: 50, newFlowsPerPerson: 5, shortLinkPerIp: 60 });
+    expect(c.http).toEqual({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 15_000,
+      idleTimeoutMs: 90_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnections: 4096,
+      maxConnectionsPerIp: 256,
+    });
   });
 
   it('derives the public base URL and the SQLite file from PORT and DATA_DIR', () => {
