@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { capConnectionsPerIp } from './connection-limits.js';
 import { sendError, toAppError } from './envelope.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: ServiceDeps) {
 
   // JSON only: Fastify would otherwise accept text/plain bodies as strings.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
 
   // While shutting down, answers carry `Connection: close` so keep-alive sockets end with the
   // request in flight instead of holding the close open until the client's idle timeout.

@@ -62,6 +62,9 @@ export function toAppError(err: FastifyError): AppError {
   if (status === 400 && err instanceof SyntaxError) {
     return new AppError('invalid', { data: { errors: [bodyError('JSON_SYNTAX', '请求体不是合法的JSON')] } });
   }
+  // A plugin's 403 (the docs' static files refusing a path outside their root) is not about the
+  // token or sys-id that our 401/403 messages speak of: to the caller it is a path that is not there.
+  if (status === 403) return new AppError('not_found');
   const kind = (Object.keys(ERROR_KINDS) as ErrorKind[]).find((k) => ERROR_KINDS[k].status === status);
   if (kind && status < 500) return new AppError(kind);
   if (status >= 400 && status < 500) return new AppError('invalid');
