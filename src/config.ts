@@ -54,8 +54,13 @@ export interface Config {
   rateLimits: {
     /** Requests per second per token. */
     perToken: number;
-    /** New face flows per person per 24 hours (reused links and verified answers do not count). */
+    /**
+     * New face flows per client and person per 24 hours (reused links and verified answers do not
+     * count): per client, because the spend it protects is the client's.
+     */
     newFlowsPerPerson: number;
+    /** New face flows per person per 24 hours over all clients together, against abuse; 0 = off. */
+    newFlowsPerPersonAllClients: number;
     /** Short-link opens per IP per minute. */
     shortLinkPerIp: number;
   };
@@ -188,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rateLimits = {
     perToken: int('RATE_LIMIT_PER_TOKEN', 50, 1, 1_000_000),
     newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 5, 1, 1_000_000),
+    newFlowsPerPersonAllClients: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON_ALL_CLIENTS', 0, 0, 1_000_000),
     shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 60, 1, 1_000_000),
   };
   // A phone on a poor 3G link (~100 kbit/s, 1–2 s round trips) sends our largest request (16 KiB

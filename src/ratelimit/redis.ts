@@ -21,6 +21,16 @@ return {1, now}
 
 const COMMAND_TIMEOUT_MS = 500;
 
+const PEEK_SCRIPT = `
+local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2])}
+end
+return {1, now}
+`;
+
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -43,16 +53,23 @@ export class RedisRateLimiter implements RateLimiter {
 
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     const member = `${now}-${randomBytes(6).toString('hex')}`;
-    const [ok, t] = (await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member)) as [
-      number,
-      number,
-    ];
-    return ok === 1
-      ? { allowed: true, retryAfterSec: 0 }
-      : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
+    const answer = await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member);
+    return decision(answer, windowMs, now);
+  }
+
+  async peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const answer = await this.redis.eval(PEEK_SCRIPT, 1, this.prefix + key, now, windowMs, limit);
+    return decision(answer, windowMs, now);
   }
 
   async close(): Promise<void> {
     await this.redis.quit();
   }
+}
+
+function decision(answer: unknown, windowMs: number, now: number): RateDecision {
+  const [ok, t] = answer as [number, number];
+  return ok === 1
+    ? { allowed: true, retryAfterSec: 0 }
+    : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
 }

@@ -41,7 +41,12 @@ describe('loadConfig', () => {
       10 * 3_600_000,
     ]);
     expect(c.notify.allowPrivateNetworks).toBe(false);
-    expect(c.rateLimits).toEqual({ perToken: 50, newFlowsPerPerson: 5, shortLinkPerIp: 60 });
+    expect(c.rateLimits).toEqual({
+      perToken: 50,
+      newFlowsPerPerson: 5,
+      newFlowsPerPersonAllClients: 0,
+      shortLinkPerIp: 60,
+    });
     expect(c.http).toEqual({
       requestTimeoutMs: 30_000,
       headersTimeoutMs: 15_000,

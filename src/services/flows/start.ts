@@ -6,7 +6,7 @@ import * as flowStore from '../../store/flow-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, PersonRow } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
-import { DAY, enforce } from '../rate-limits.js';
+import { DAY, enforce, hit, peek } from '../rate-limits.js';
 import { formatBeijing, sleep } from '../time.js';
 import { STALE_RESERVATION_MS } from './reconcile.js';
 
@@ -159,14 +159,7 @@ async function callProvider(
   const base = deps.config.publicBaseUrl;
   let result: Awaited<ReturnType<ServiceDeps['provider']['startFace']>>;
   try {
-    // Billed flows per person are capped; only this path (a new flow) counts, not reuse or verified.
-    await enforce(
-      deps,
-      `person:${person.id}`,
-      deps.config.rateLimits.newFlowsPerPerson,
-      DAY,
-      '该用户发起认证次数过多，请24小时后再试',
-    );
+    await enforceNewFlowLimits(deps, reservation.client_id, person.id);
     result = await deps.provider.startFace({
       flowId: reservation.id,
       person: {
@@ -221,6 +214,30 @@ async function callProvider(
     }
   });
   return present(deps, 'created', flow);
+}
+
+const NEW_FLOWS_MESSAGE = '该用户发起认证次数过多，请24小时后再试';
+
+/**
+ * Billed flows per person are capped; only a new flow counts, not reuse or verified. The cap is
+ * per client (one client cannot lock a person out of the others); the optional cap over all
+ * clients is checked first and counted last, so a refusal by either leaves the other untouched.
+ */
+async function enforceNewFlowLimits(deps: ServiceDeps, clientId: string, personId: string): Promise<void> {
+  const { newFlowsPerPerson, newFlowsPerPersonAllClients: allClients } = deps.config.rateLimits;
+  const globalKey = `person-all:${personId}`;
+  if (allClients > 0) {
+    const d = await peek(deps, globalKey, allClients, DAY);
+    if (!d.allowed) {
+      throw new AppError('rate_limited', {
+        retryAfter: d.retryAfterSec,
+        detail: 'rate limit person-all exceeded',
+        userMessage: NEW_FLOWS_MESSAGE,
+      });
+    }
+  }
+  await enforce(deps, `person:${clientId}:${personId}`, newFlowsPerPerson, DAY, NEW_FLOWS_MESSAGE);
+  if (allClients > 0) await hit(deps, globalKey, allClients, DAY);
 }
 
 function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow): FaceStartResult {
