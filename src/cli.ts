@@ -62,7 +62,9 @@ export function buildCli(): Command {
       const logger = createLogger(config.logLevel);
       // Loaded here, not at the top: the HTTP stack would slow every other command's start.
       const { startServer } = await import('./server.js');
-      const server = await startServer(config, logger, out);
+      // The first-start token goes to stderr, beside the log stream (stdout), never into it: log
+      // shipping must not carry a live token.
+      const server = await startServer(config, logger, (line) => process.stderr.write(`${line}\n`));
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         const force = setTimeout(() => {
@@ -272,6 +274,9 @@ export function buildCli(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything this process creates (data directory, database, key file, SQLite's -wal/-shm) is
+  // for this user only, whatever the shell's umask.
+  process.umask(0o077);
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {

@@ -24,7 +24,7 @@ export const KEY_FILE_NAME = 'keys.json';
 export function loadKeyRing(config: Pick<Config, 'keys' | 'dataDir'>): KeyRing {
   if (config.keys) return config.keys;
   const file = path.join(config.dataDir, KEY_FILE_NAME);
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   if (!fs.existsSync(file)) {
     const fresh: KeyFile = {
       activeKeyId: 'k1',

@@ -60,7 +60,7 @@ export function openStore(database: Config['database'], logger?: Logger): Store 
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
-  if (database.file !== ':memory:') fs.mkdirSync(path.dirname(database.file), { recursive: true });
+  if (database.file !== ':memory:') createPrivately(database.file);
   const sqlite = new SqliteDatabase(database.file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
@@ -70,6 +70,16 @@ export function openStore(database: Config['database'], logger?: Logger): Store 
   sqlite.pragma('wal_autocheckpoint = 10000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * The database file (and its directory, if we make it) readable by this user only. SQLite gives
+ * the `-wal` and `-shm` files it creates later the mode of the database file, so they follow.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
 }
 
 const STATEMENT_CACHE_SIZE = 500;

@@ -22,7 +22,8 @@ const FULL_STOP_BETWEEN_HAN = /(?<=\p{Script=Han})\.(?=\p{Script=Han})/gu;
  * script, but they are components, never characters of a registered name, and look like the
  * ideographs they come from (⼈ U+2F08 beside 人).
  */
-const VALID_NAME = /^(?:(?![\u2E80-\u2FDF])\p{Script=Han})+(?:\u00B7(?:(?![\u2E80-\u2FDF])\p{Script=Han})+)*$/u;
+const VALID_NAME =
+  /^(?:(?![\u2E80-\u2FDF])\p{Script=Han})+(?:\u00B7(?:(?![\u2E80-\u2FDF])\p{Script=Han})+)*$/u;
 
 export function codePointLength(text: string): number {
   let n = 0;
