@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { AppError, ERROR_KINDS, type ErrorKind, type FieldError } from '../errors.js';
-import { storeFault } from '../store/faults.js';
+import { storeFault } from '../services/store-faults.js';
 
 /** The response envelope, as a schema (for the OpenAPI document) and as a builder. */
 export const Envelope = <T extends TSchema>(data: T) =>

@@ -1,5 +1,12 @@
 import { AppError } from '../errors.js';
-import type { FaceProvider, ProviderFlowResult, StartFaceInput, StartFaceResult } from './provider.js';
+import type {
+  CallbackCheck,
+  FaceProvider,
+  ProviderFlowResult,
+  RawCallback,
+  StartFaceInput,
+  StartFaceResult,
+} from './provider.js';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -18,7 +25,7 @@ export interface CircuitOptions {
  * upstream, for `openMs`; then exactly one call probes it (half-open): success closes the circuit,
  * failure opens it again. A business refusal (e.g. a parameter error) is an answer, so it counts
  * as success. Nothing is retried here: a face start is billed, and a refused call never started.
- * The state is per process.
+ * The state is per process. Callbacks are verified locally and pass through untouched.
  */
 export class CircuitBreakerProvider implements FaceProvider {
   private state: CircuitState = 'closed';
@@ -41,6 +48,11 @@ export class CircuitBreakerProvider implements FaceProvider {
 
   queryFlow(providerFlowId: string): Promise<ProviderFlowResult> {
     return this.guard(() => this.inner.queryFlow(providerFlowId));
+  }
+
+  /** Checked locally, no upstream call: never refused by the circuit. */
+  verifyCallback(callback: RawCallback, now: number): CallbackCheck | null {
+    return this.inner.verifyCallback(callback, now);
   }
 
   close(): Promise<void> {

@@ -56,6 +56,8 @@ function config(baseUrl: string, overrides: Partial<EsignConfig> = {}): EsignCon
     requestTimeoutMs: 2000,
     maxConnections: 16,
     callbackWindowMs: 15 * 60_000,
+    circuitFailures: 5,
+    circuitOpenMs: 30_000,
     ...overrides,
   };
 }
