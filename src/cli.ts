@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
+import { KeyError } from './crypto/keys.js';
 import { AppError } from './errors.js';
 import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
 import { createLogger } from './log.js';
@@ -282,6 +283,10 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof KeyError) {
+      process.stderr.write(`key error: ${err.message}\n`);
       process.exit(2);
     }
     if (err instanceof AppError) {

@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import { loadKeyRing } from './crypto/keys.js';
+import type { KeyRing } from './crypto/keys.js';
 import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -10,6 +10,8 @@ import { SandboxProvider } from './providers/sandbox.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
+import { sealLegacyFlows } from './services/flows/links.js';
+import { openKeyRing } from './services/keys.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
 import { migrateToLatest, openStore } from './store/db.js';
@@ -33,13 +35,17 @@ export async function createRuntime(
   logger: Logger,
   opts: RuntimeOptions = {},
 ): Promise<Runtime> {
-  const keys = loadKeyRing(config);
-  const cipher = new PiiCipher(keys);
   const metrics = createMetrics();
   const now = opts.now ?? (() => Date.now());
   const store = openStore(config.database, logger);
+  let keys: KeyRing;
+  let cipher: PiiCipher;
   try {
     if (opts.migrate !== false) await migrateToLatest(store.db);
+    keys = await openKeyRing(config, store, now());
+    cipher = new PiiCipher(keys);
+    const sealed = await sealLegacyFlows({ store, cipher });
+    if (sealed > 0) logger.info({ sealed }, 'sealed the links of flows written before migration 003');
   } catch (err) {
     await store.close();
     throw err;

@@ -91,8 +91,9 @@ export function findFlowById(ex: Executor, id: string): Promise<FlowRow | undefi
   return ex.selectFrom('flows').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function findFlowByShortCode(ex: Executor, code: string): Promise<FlowRow | undefined> {
-  return ex.selectFrom('flows').selectAll().where('short_code', '=', code).executeTakeFirst();
+/** By the short code's digest (see services/flows/links.ts). */
+export function findFlowByShortCode(ex: Executor, digest: string): Promise<FlowRow | undefined> {
+  return ex.selectFrom('flows').selectAll().where('short_code', '=', digest).executeTakeFirst();
 }
 
 export function findFlowByProviderId(
@@ -174,4 +175,30 @@ export async function deleteStaleReservations(ex: Executor, createdBefore: numbe
     .where('created_at', '<', createdBefore)
     .executeTakeFirst();
   return Number(res.numDeletedRows);
+}
+
+/** Flows written before migration 003: plain short code and provider link. */
+export function findUnsealedFlows(
+  ex: Executor,
+  limit: number,
+): Promise<{ id: string; short_code: string; original_url: string | null }[]> {
+  return ex
+    .selectFrom('flows')
+    .select(['id', 'short_code', 'original_url'])
+    .where('short_code_enc', 'is', null)
+    .limit(limit)
+    .execute();
+}
+
+export async function sealFlow(
+  ex: Executor,
+  id: string,
+  sealed: { short_code: string; short_code_enc: string; original_url: string | null },
+): Promise<void> {
+  await ex
+    .updateTable('flows')
+    .set(sealed)
+    .where('id', '=', id)
+    .where('short_code_enc', 'is', null)
+    .execute();
 }

@@ -52,7 +52,11 @@ export interface FlowsTable {
   status: FlowStatus;
   /** Blind index over the four normalized request fields: "same request" without decrypting. */
   fingerprint: string;
+  /** Keyed digest of the short code (the code is a capability: a database dump must not hold it). */
   short_code: string;
+  /** The short code, encrypted, to hand the same link out again; null on rows not yet sealed. */
+  short_code_enc: string | null;
+  /** The provider's link, encrypted (a sandbox link alone would let anyone finish the flow). */
   original_url: string | null;
   expire_at: Millis | null;
   name_enc: string;
@@ -96,12 +100,24 @@ export interface DeliveriesTable {
   delivered_at: Millis | null;
 }
 
+export type KeyPurpose = 'encryption' | 'blind_index';
+
+/** One key the stored data depends on, by its check value (see migration 003). */
+export interface KeyChecksTable {
+  purpose: KeyPurpose;
+  key_id: string;
+  check_value: string;
+  created_at: Millis;
+  retired_at: Millis | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   tokens: TokensTable;
   persons: PersonsTable;
   flows: FlowsTable;
   deliveries: DeliveriesTable;
+  key_checks: KeyChecksTable;
 }
 
 export type ClientRow = Selectable<ClientsTable>;
@@ -109,6 +125,7 @@ export type TokenRow = Selectable<TokensTable>;
 export type PersonRow = Selectable<PersonsTable>;
 export type FlowRow = Selectable<FlowsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
+export type KeyCheckRow = Selectable<KeyChecksTable>;
 export type NewFlow = Insertable<FlowsTable>;
 export type FlowUpdate = Updateable<FlowsTable>;
 export type { Generated };

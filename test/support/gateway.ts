@@ -8,6 +8,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createClient } from '../../src/services/clients/admin.js';
 import { createToken } from '../../src/services/clients/tokens.js';
 import type { TestDatabase } from './databases.js';
+import { sharedKeysEnv } from './esign.js';
 import { LOG_DIR, recordSecret, tempDir } from './paths.js';
 
 export interface TestGateway {
@@ -47,6 +48,8 @@ export async function startGateway(
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     ...(opts.db ? { DATABASE_URL: opts.db.url } : {}),
+    // With PostgreSQL keys must be given (no key file is made); each test database gets its own.
+    ...(opts.db?.kind === 'postgres' && !opts.env?.ENCRYPTION_KEYS ? sharedKeysEnv() : {}),
     ...opts.env,
   });
   const logFile = path.join(LOG_DIR, `gw-${process.pid}-${++seq}.ndjson`);

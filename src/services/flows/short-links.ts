@@ -1,6 +1,7 @@
 import * as flowStore from '../../store/flow-store.js';
 import type { ServiceDeps } from '../deps.js';
 import { hit, MINUTE, peek } from '../rate-limits.js';
+import { originalUrlOf, shortCodeDigest } from './links.js';
 import { effectiveStatus } from './queries.js';
 
 export type ShortLinkTarget =
@@ -18,14 +19,15 @@ export async function openShortLink(deps: ServiceDeps, code: string, ip: string)
   const rate = await peek(deps, `ip:${ip}`, limit, MINUTE);
   if (!rate.allowed) return { kind: 'rate_limited', retryAfterSec: rate.retryAfterSec };
   const flow = /^[0-9A-Za-z]{10,64}$/.test(code)
-    ? await flowStore.findFlowByShortCode(deps.store.db, code)
+    ? await flowStore.findFlowByShortCode(deps.store.db, shortCodeDigest(deps.cipher, code))
     : undefined;
   if (!flow) {
     await hit(deps, `ip:${ip}`, limit, MINUTE);
     return { kind: 'unknown' };
   }
   const now = deps.now();
-  if (effectiveStatus(flow, now) !== 'PENDING' || !flow.original_url) return { kind: 'gone' };
+  const url = originalUrlOf(deps.cipher, flow);
+  if (effectiveStatus(flow, now) !== 'PENDING' || !url) return { kind: 'gone' };
   if (flow.opened_at === null) await flowStore.markOpened(deps.store.db, flow.id, now);
-  return { kind: 'redirect', url: flow.original_url };
+  return { kind: 'redirect', url };
 }

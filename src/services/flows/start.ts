@@ -8,6 +8,7 @@ import type { FlowRow, PersonRow } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { DAY, enforce, hit, peek } from '../rate-limits.js';
 import { formatBeijing, sleep } from '../time.js';
+import { originalUrlOf, sealShortCode, shortCodeOf } from './links.js';
 import { STALE_RESERVATION_MS } from './reconcile.js';
 
 /** A pending link is handed out again only while it has at least this long left. */
@@ -103,7 +104,7 @@ async function decide(
     provider_flow_id: null,
     status: 'CREATING',
     fingerprint,
-    short_code: randomBase62(SHORT_CODE_LENGTH),
+    ...sealShortCode(deps.cipher, randomBase62(SHORT_CODE_LENGTH)),
     original_url: null,
     expire_at: null,
     name_enc: deps.cipher.encrypt(p.name),
@@ -192,7 +193,7 @@ async function callProvider(
     ...reservation,
     status: 'PENDING',
     provider_flow_id: result.providerFlowId,
-    original_url: result.originalUrl,
+    original_url: deps.cipher.encrypt(result.originalUrl),
     expire_at: result.expireAt.getTime(),
     account_id: result.accountId,
     updated_at: now,
@@ -244,8 +245,8 @@ function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow
   return {
     outcome,
     flowId: flow.id,
-    authUrl: `${deps.config.publicBaseUrl}/s/${flow.short_code}`,
-    originalUrl: flow.original_url ?? '',
+    authUrl: `${deps.config.publicBaseUrl}/s/${shortCodeOf(deps.cipher, flow)}`,
+    originalUrl: originalUrlOf(deps.cipher, flow) ?? '',
     expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
     esignAccountId: flow.account_id,
   };
