@@ -55,15 +55,16 @@ db.transaction(() => {
   }
 })();
 
-// Only the columns migration 001 defines: later migrations must add nullable or defaulted ones.
+// The columns migration 001 defines, and short_code_enc (003) so the gateway finds the links
+// sealed: later migrations must add nullable or defaulted columns.
 const insertPerson = db.prepare(`insert into persons
   (id, id_index, name_enc, id_number_enc, id_kind, account_id, verified_at, verified_name_index, created_at)
   values (?, ?, ?, ?, 'CN', ?, ?, ?, ?)`);
 const insertFlow = db.prepare(`insert into flows
-  (id, client_id, person_id, provider, provider_flow_id, status, fingerprint, short_code, original_url,
-   expire_at, name_enc, mobile_enc, valid_period_enc, account_id, fail_reason, created_at, updated_at,
-   opened_at, completed_at)
-  values (?, ?, ?, 'sandbox', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  (id, client_id, person_id, provider, provider_flow_id, status, fingerprint, short_code, short_code_enc,
+   original_url, expire_at, name_enc, mobile_enc, valid_period_enc, account_id, fail_reason, created_at,
+   updated_at, opened_at, completed_at)
+  values (?, ?, ?, 'sandbox', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
 
 // Placeholders come from Math.random and a pool of real random bytes: crypto-strength randomness
 // per row cost more than the inserts themselves, and nothing here is a secret.
@@ -126,8 +127,9 @@ function seedPerson(p) {
       providerFlowId,
       status,
       hex(),
-      base62(12),
-      `${args['base-url']}/h5/sandbox/${providerFlowId}`,
+      hex(),
+      enc(12),
+      enc(`${args['base-url']}/h5/sandbox/${providerFlowId}`.length),
       expire,
       nameEnc,
       enc(11),
