@@ -62,11 +62,13 @@ async function checkKeys(store: Store, ring: KeyRing, now: number): Promise<void
   const recorded = await keyCheckStore.listKeyChecks(store.db);
   compare(recorded, wanted);
   if (recorded.length === 0) await sampleDecrypts(store, ring);
-  const missing = wanted.filter((w) => !recorded.some((r) => same(r, w)));
-  if (missing.length === 0) return;
-  for (const w of missing) await keyCheckStore.addKeyCheck(store.db, { ...w, created_at: now });
-  // Another process may have recorded a different key under the same id meanwhile.
-  compare(await keyCheckStore.listKeyChecks(store.db), wanted);
+  if (wanted.every((w) => recorded.some((r) => same(r, w)))) return;
+  // Recorded in one transaction and compared again inside it: a process starting at the same
+  // time with other keys either sees ours or fails and leaves none of its own behind.
+  await store.db.transaction().execute(async (trx) => {
+    for (const w of wanted) await keyCheckStore.addKeyCheck(trx, { ...w, created_at: now });
+    compare(await keyCheckStore.listKeyChecks(trx), wanted);
+  });
 }
 
 const same = (a: Wanted, b: Wanted) => a.purpose === b.purpose && a.key_id === b.key_id;

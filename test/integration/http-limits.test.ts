@@ -155,3 +155,24 @@ describe('sockets per peer address', () => {
     expect((await freshGet(port, '/healthz')).status).toBe(200);
   });
 });
+
+describe('sockets in all', () => {
+  let gw: TestGateway;
+  let port: number;
+  beforeAll(async () => {
+    gw = await startGateway({ env: { HTTP_MAX_CONNECTIONS: '4', HTTP_MAX_CONNECTIONS_PER_IP: '0' } });
+    port = Number(new URL(gw.url).port);
+  });
+  afterAll(async () => gw?.close());
+
+  it('closes sockets beyond HTTP_MAX_CONNECTIONS at once', async () => {
+    const held = await Promise.all(Array.from({ length: 4 }, () => rawSocket(port)));
+    const over = await rawSocket(port);
+    expect(await over.closedAfter).toBeLessThan(1000);
+    expect(over.received()).toBe('');
+    for (const s of held) s.socket.destroy();
+    await Promise.all(held.map((s) => s.closedAfter));
+    await sleep(50);
+    expect((await freshGet(port, '/healthz')).status).toBe(200);
+  });
+});

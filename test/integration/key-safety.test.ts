@@ -4,8 +4,11 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Migrator } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyFile, KEY_FILE_NAME } from '../../src/crypto/keys.js';
+import { loadConfig } from '../../src/config.js';
+import { createKeyFile, KEY_FILE_NAME, KeyError } from '../../src/crypto/keys.js';
 import { PiiCipher } from '../../src/crypto/pii.js';
+import { createLogger } from '../../src/log.js';
+import { createRuntime } from '../../src/runtime.js';
 import { openStore } from '../../src/store/db.js';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import { runCli } from '../support/cli-run.js';
@@ -236,6 +239,29 @@ describe.skipIf(!pg)('keys on PostgreSQL', () => {
       'key error: ENCRYPTION_KEYS and BLIND_INDEX_KEY are required with PostgreSQL (every process must use the same keys, so none are made here): generate each with `openssl rand -base64 32` once and give them to every process',
     );
     expect(fs.existsSync(path.join(dataDir, KEY_FILE_NAME))).toBe(false);
+  });
+
+  it('lets exactly one of two processes starting at once with different keys win, leaving only its keys', async () => {
+    const fresh = await createTestDatabase('postgres');
+    try {
+      const start = (keys: Record<string, string>) =>
+        createRuntime(
+          loadConfig({ DATA_DIR: tempDir('pgrace'), DATABASE_URL: fresh.url, ...keys }),
+          createLogger('silent'),
+        );
+      const keysB = sharedKeysEnv();
+      const [a, b] = await Promise.allSettled([start(keysA), start(keysB)]);
+      const won = [a, b].filter((r) => r.status === 'fulfilled');
+      const lost = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect([won.length, lost.length]).toEqual([1, 1]);
+      expect(lost[0]?.reason).toBeInstanceOf(KeyError);
+      for (const r of won) await r.value.close();
+      const winner = a.status === 'fulfilled' ? keysA : keysB;
+      const again = await start(winner);
+      await again.close();
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('refuses a second process whose keys differ from the first one’s', async () => {
