@@ -79,7 +79,8 @@ export function openStore(database: Config['database'], logger?: Logger): Store 
 function createPrivately(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fs.closeSync(fs.openSync(file, 'a', 0o600));
-  fs.chmodSync(file, 0o600);
+  // Also tightens files an older version left readable to others.
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
 }
 
 const STATEMENT_CACHE_SIZE = 500;

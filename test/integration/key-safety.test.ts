@@ -80,9 +80,11 @@ describe('keys on SQLite', () => {
     }
   });
 
-  it('starts with its own keys', async () => {
+  it('starts with its own keys, and makes database files an older version left 0644 private', async () => {
+    fs.chmodSync(dbFile, 0o644);
     const run = await runCli(['client', 'list'], env);
     expect(run.code).toBe(0);
+    expect((fs.statSync(dbFile).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('refuses to start (exit 2) without its key file, and does not make a new one', async () => {
