@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
 import { KeyError } from './crypto/keys.js';
 import { AppError } from './errors.js';
-import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
+import { completeFakeFlow, runFakeEsignCommand } from './fake-esign/cli-entry.js';
 import { createLogger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import {
@@ -251,7 +251,7 @@ export function buildCli(): Command {
       }),
     );
 
-  program
+  const fakeEsign = program
     .command('fake-esign')
     .description('run a fake e签宝 upstream on loopback for local development')
     .option('--port <n>', 'port (0 = any free port)', '0')
@@ -268,7 +268,28 @@ export function buildCli(): Command {
         appId: opts.appId ?? defaults.appId,
         appSecret: opts.appSecret ?? defaults.appSecret,
         latencyMs: Number(opts.latencyMs),
+        // The base URL alone goes to stdout for scripts; the call log goes to stderr.
+        logger: createLogger(process.env.LOG_LEVEL || 'info', process.stderr),
       });
+    });
+  fakeEsign
+    .command('complete <providerFlowId>')
+    .description('finish a fake e签宝 flow as the person would (sends the signed callback)')
+    .option('--fail <reason>', 'fail the check with this reason instead of passing it')
+    .requiredOption('--fake-url <url>', 'base URL of the running fake e签宝')
+    .action(async (providerFlowId: string, opts: { fail?: string; fakeUrl: string }) => {
+      try {
+        const r = await completeFakeFlow(
+          opts.fakeUrl,
+          providerFlowId,
+          opts.fail === undefined ? {} : { failReason: opts.fail },
+        );
+        out(`${r.flowId} ${r.status} (callback answered ${r.callbackStatus ?? 'not sent'})`);
+      } catch (err) {
+        // The fake's refusal is the whole story; a stack trace would bury it.
+        process.stderr.write(`error: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
     });
 
   return program;

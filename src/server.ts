@@ -18,7 +18,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const runtime = await createRuntime(config, logger);
   const app = await buildApp(runtime);
-  if (config.provider === 'sandbox') {
+  // A plain-http e签宝 can only be the local fake: bootstrapping a client there is as safe as in
+  // sandbox mode, and keeps the local e签宝 tour short.
+  const localEsign = config.esign !== null && config.esign.baseUrl.startsWith('http://');
+  if (config.provider === 'sandbox' || localEsign) {
     const token = await ensureDefaultClient(runtime);
     if (token) printBootstrap(out, config, token);
   }
