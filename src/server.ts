@@ -20,7 +20,7 @@ export async function startServer(
   const app = await buildApp(runtime);
   // A plain-http e签宝 can only be the local fake: bootstrapping a client there is as safe as in
   // sandbox mode, and keeps the local e签宝 tour short.
-  const localEsign = config.esign !== null && config.esign.baseUrl.startsWith('http://');
+  const localEsign = config.esign?.baseUrl.startsWith('http://') === true;
   if (config.provider === 'sandbox' || localEsign) {
     const token = await ensureDefaultClient(runtime);
     if (token) printBootstrap(out, config, token);
