@@ -212,7 +212,7 @@ export function buildCli(): Command {
           (await listDeliveries(rt, opts)).map((d) => ({
             id: d.id,
             client: d.client,
-            flow: d.flowId,
+            flow: d.flowId ?? '-',
             type: d.type,
             status: d.status,
             attempts: String(d.attempts),

@@ -14,6 +14,7 @@ import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { notifyEndpointRoutes } from './routes/notify-endpoint.js';
 import { resultPageRoute } from './routes/result-page.js';
 import { sandboxH5Route } from './routes/sandbox-h5.js';
 import { shortLinkRoute } from './routes/short-link.js';
@@ -187,6 +188,7 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(metricsRoute(deps.metrics));
   await app.register(faceStartRoute(deps));
   await app.register(faceQueryRoute(deps));
+  await app.register(notifyEndpointRoutes(deps));
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
   if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));

@@ -82,7 +82,8 @@ export interface DeliveriesTable {
   /** Also the Standard Webhooks `webhook-id`, the same on every attempt. */
   id: string;
   client_id: string;
-  flow_id: string;
+  /** Null for events that belong to no flow (`test.ping`). */
+  flow_id: string | null;
   type: string;
   /** The exact JSON body sent on every attempt (no personal data). */
   payload: string;
@@ -111,6 +112,20 @@ export interface KeyChecksTable {
   retired_at: Millis | null;
 }
 
+export type IdempotencyStatus = 'RUNNING' | 'DONE';
+
+/** One `Idempotency-Key` of one client: the request it was first used with and, once done, the answer. */
+export interface IdempotencyKeysTable {
+  client_id: string;
+  key: string;
+  request_hash: string;
+  status: IdempotencyStatus;
+  response_status: number | null;
+  response_body: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
 export interface Database {
   clients: ClientsTable;
   tokens: TokensTable;
@@ -118,6 +133,7 @@ export interface Database {
   flows: FlowsTable;
   deliveries: DeliveriesTable;
   key_checks: KeyChecksTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type ClientRow = Selectable<ClientsTable>;

@@ -111,7 +111,7 @@ export interface ApiResponse {
 /** Calls the gateway like a client would. */
 export async function api(
   gw: Pick<TestGateway, 'url' | 'token'>,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},

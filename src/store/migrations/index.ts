@@ -2,10 +2,11 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-result-delivery.js';
 import * as m003 from './003-hardening.js';
+import * as m006 from './006-client-api.js';
 
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': m001, '002-result-delivery': m002, '003-hardening': m003 };
+    return { '001-initial': m001, '002-result-delivery': m002, '003-hardening': m003, '006-client-api': m006 };
   },
 };
