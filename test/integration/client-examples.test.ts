@@ -86,6 +86,8 @@ describe('the client examples against a gateway on the fake e签宝', () => {
         ETC_DEMO_MOBILE: p.mobile,
         ETC_DEMO_VALID_PERIOD: p.validPeriod,
         ETC_DEMO_WAIT_SECONDS: '20',
+        // Java decodes the environment (the Chinese name) in the locale's charset.
+        LC_ALL: 'C.UTF-8',
       },
       (line) => {
         const started = /^started (\S+)$/.exec(line);
