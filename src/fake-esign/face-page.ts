@@ -19,6 +19,10 @@ function maskId(id: string): string {
   return id.length < 8 ? '****' : `${id.slice(0, 4)}${'*'.repeat(id.length - 8)}${id.slice(-4)}`;
 }
 
+/** A head-and-shoulders outline; drawn inline because phones and headless browsers may lack emoji fonts. */
+const FACE_OUTLINE =
+  '<svg viewBox="0 0 96 96" fill="none" stroke="#1677ff" stroke-width="4"><circle cx="48" cy="36" r="20"/><path d="M12 92c4-20 18-30 36-30s32 10 36 30"/></svg>';
+
 function shell(title: string, body: string): string {
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -29,7 +33,8 @@ body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-ser
 header{background:#1677ff;color:#fff;padding:14px 16px;font-size:17px;text-align:center}
 main{max-width:420px;margin:0 auto;padding:20px 16px}
 .card{background:#fff;border-radius:12px;padding:20px;margin-bottom:16px;text-align:center}
-.face{width:160px;height:160px;border-radius:50%;border:4px dashed #1677ff;margin:8px auto 16px;display:flex;align-items:center;justify-content:center;font-size:64px}
+.face{width:160px;height:160px;border-radius:50%;border:4px dashed #1677ff;margin:8px auto 16px;display:flex;align-items:center;justify-content:center;font-size:48px;font-weight:600}
+.face svg{width:96px;height:96px}.ok{color:#00b42a;border-color:#00b42a}.no{color:#d03050;border-color:#d03050}
 .who{color:#646a73;line-height:1.8}
 button{display:block;width:100%;padding:14px;border:0;border-radius:24px;font-size:16px;margin-top:12px}
 .pass{background:#1677ff;color:#fff}.fail{background:#fff;color:#d03050;border:1px solid #d03050}
@@ -51,7 +56,7 @@ export function facePage(input: FacePageInput): string {
       : '';
   return shell(
     '刷脸认证',
-    `<div class="card"><div class="face" aria-hidden="true">🙂</div>
+    `<div class="card"><div class="face" aria-hidden="true">${FACE_OUTLINE}</div>
 <p>请将面部置于圆框内，保持光线充足</p>${who}</div>
 <form method="post" action="${escapeHtml(input.action)}">
 <button class="pass" type="submit" name="result" value="pass">模拟认证通过</button>
@@ -64,7 +69,7 @@ export function facePage(input: FacePageInput): string {
 export function finishedPage(passed: boolean): string {
   return shell(
     '认证已结束',
-    `<div class="card"><div class="face" aria-hidden="true">${passed ? '✅' : '❌'}</div>
+    `<div class="card"><div class="face ${passed ? 'ok' : 'no'}" aria-hidden="true">${passed ? '✓' : '✕'}</div>
 <p>${passed ? '认证已通过' : '认证未通过'}，请返回办理页面。</p></div>`,
   );
 }

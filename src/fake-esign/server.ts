@@ -486,6 +486,10 @@ export class FakeEsign {
     const redirect = (status: number, location: string) =>
       respond({ status, body: '', contentType: 'text/plain; charset=utf-8' }, { Location: location });
 
+    if (path === '/favicon.ico') {
+      respond({ status: 204, body: '', contentType: 'image/x-icon' });
+      return true;
+    }
     const short = /^\/t\/([\w-]+)$/.exec(path);
     if (short && method === 'GET') {
       const target = this.originalUrlsByShortCode.get(short[1] ?? '');
