@@ -1,6 +1,7 @@
 import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
+import { forgetExpiredIdempotencyKeys } from './services/idempotency.js';
 import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';
 import { Wakeup } from './services/wakeup.js';
 
@@ -43,6 +44,7 @@ export function startJobs(runtime: Runtime): () => Promise<void> {
     loop('expiry', config.sweepIntervalMs, new Wakeup(), async () => {
       const n = await expireDueFlows(runtime, stop.signal);
       if (n > 0) logger.info({ expired: n }, 'expired pending flows');
+      await forgetExpiredIdempotencyKeys(runtime);
       return undefined;
     }),
     loop('reconcile', config.reconcileIntervalMs, new Wakeup(), async () => {

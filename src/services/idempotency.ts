@@ -8,7 +8,7 @@
  */
 import { AppError, invalid } from '../errors.js';
 import { isUniqueViolation } from '../store/db.js';
-import * as keys from '../store/idempotency.js';
+import * as keys from '../store/idempotency-store.js';
 import type { ServiceDeps } from './deps.js';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -106,4 +106,9 @@ export async function runIdempotent<T>(
   }
   await keys.completeIdempotencyKey(db, claimed, { status: 200, body: JSON.stringify(result) });
   return { result, replayed: false };
+}
+
+/** Housekeeping for the expiry sweep: keys past their 24 hours are only ever replaced, never read. */
+export function forgetExpiredIdempotencyKeys(deps: Pick<ServiceDeps, 'store' | 'now'>): Promise<number> {
+  return keys.deleteExpiredIdempotencyKeys(deps.store.db, deps.now());
 }

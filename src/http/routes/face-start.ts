@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { FIELD_ERROR_CODES, todayInShanghai, validateFaceRequest } from '../../domain/identity/index.js';
 import { invalid } from '../../errors.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { startFaceAuth } from '../../services/flows/start.js';
+import { startFaceAuthOnce } from '../../services/flows/start.js';
+import { checkIdempotencyKey } from '../../services/idempotency.js';
 import { CLIENT_SECURITY, requireClient } from '../auth.js';
 import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
 
@@ -51,14 +52,21 @@ export const faceStartRoute =
           response: { 200: Envelope(FaceStartData), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
         },
       },
-      async (request) => {
+      async (request, reply) => {
+        const idempotencyKey = checkIdempotencyKey(request.headers['idempotency-key']);
         const checked = validateFaceRequest(request.body as unknown, {
           today: todayInShanghai(new Date(deps.now())),
           minAge: deps.config.minAge,
         });
         if (!checked.ok) throw invalid(checked.errors);
-        const r = await startFaceAuth(deps, request.client.clientId, checked.value);
-        deps.metrics.flowsStarted.inc({ outcome: r.outcome });
+        const { result: r, replayed } = await startFaceAuthOnce(
+          deps,
+          request.client.clientId,
+          checked.value,
+          idempotencyKey,
+        );
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        else deps.metrics.flowsStarted.inc({ outcome: r.outcome });
         if (r.outcome === 'verified') {
           return ok(request, {
             authUrl: '',

@@ -6,6 +6,7 @@ import * as flowStore from '../../store/flow-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, PersonRow } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
+import { type Idempotent, runIdempotent } from '../idempotency.js';
 import { DAY, enforce, hit, peek } from '../rate-limits.js';
 import { formatBeijing, sleep } from '../time.js';
 import { originalUrlOf, sealShortCode, shortCodeOf } from './links.js';
@@ -250,4 +251,19 @@ function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow
     expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
     esignAccountId: flow.account_id,
   };
+}
+
+/**
+ * `startFaceAuth` under an optional `Idempotency-Key`: a retry with the same key and the same
+ * person answers the first result again (`replayed`) instead of doing the work twice.
+ */
+export async function startFaceAuthOnce(
+  deps: ServiceDeps,
+  clientId: string,
+  p: ValidatedPerson,
+  idempotencyKey: string | undefined,
+): Promise<Idempotent<FaceStartResult>> {
+  if (idempotencyKey === undefined)
+    return { result: await startFaceAuth(deps, clientId, p), replayed: false };
+  return runIdempotent(deps, clientId, idempotencyKey, p, () => startFaceAuth(deps, clientId, p));
 }

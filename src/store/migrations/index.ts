@@ -7,6 +7,11 @@ import * as m006 from './006-client-api.js';
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': m001, '002-result-delivery': m002, '003-hardening': m003, '006-client-api': m006 };
+    return {
+      '001-initial': m001,
+      '002-result-delivery': m002,
+      '003-hardening': m003,
+      '006-client-api': m006,
+    };
   },
 };
