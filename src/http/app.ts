@@ -10,6 +10,7 @@ import { capConnectionsPerIp } from './connection-limits.js';
 import { sendError, toAppError } from './envelope.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
+import { faceListRoute } from './routes/face-list.js';
 import { faceQueryRoute } from './routes/face-query.js';
 import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
@@ -188,6 +189,7 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(metricsRoute(deps.metrics));
   await app.register(faceStartRoute(deps));
   await app.register(faceQueryRoute(deps));
+  await app.register(faceListRoute(deps));
   await app.register(notifyEndpointRoutes(deps));
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
