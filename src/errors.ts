@@ -8,6 +8,7 @@ export const ERROR_KINDS = {
   unauthorized: { status: 401, responseCode: '401', message: '访问令牌无效或已过期' },
   forbidden: { status: 403, responseCode: '403', message: '系统类型不允许' },
   not_found: { status: 404, responseCode: '404', message: '资源不存在' },
+  method_not_allowed: { status: 405, responseCode: '405', message: '请求方法不允许' },
   conflict: { status: 409, responseCode: '409', message: '请求冲突，请稍后重试' },
   too_large: { status: 413, responseCode: '413', message: '请求体过大' },
   unsupported_media: { status: 415, responseCode: '415', message: '请求体必须是 JSON' },

@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, LogController } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, invalid } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { capConnectionsPerIp } from './connection-limits.js';
 import { sendError, toAppError } from './envelope.js';
@@ -123,6 +123,36 @@ export async function buildApp(deps: ServiceDeps) {
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app);
 
+  // JSON bodies must be UTF-8. Decoded leniently, other bytes (GBK from an older system) turn into
+  // U+FFFD and would be misreported as a bad name; refuse them as what they are. Everything else
+  // (empty body, syntax, prototype poisoning) stays with Fastify's own JSON parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(
+        invalid([{ field: 'body', code: 'BODY_ENCODING', message: '请求体须为 UTF-8 编码的 JSON' }]),
+        undefined,
+      );
+      return;
+    }
+    parseJson(request, text, done);
+  });
+
+  // A known path asked with another method: 405 and the methods it takes, not "no such API".
+  const routes: { pattern: RegExp; method: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    const source = route.url
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    for (const method of [route.method].flat()) routes.push({ pattern: new RegExp(`^${source}$`), method });
+  });
+
   // While shutting down, answers carry `Connection: close` so keep-alive sockets end with the
   // request in flight instead of holding the close open until the client's idle timeout.
   let closing = false;
@@ -163,9 +193,15 @@ export async function buildApp(deps: ServiceDeps) {
     else request.log.info({ kind: appErr.kind, detail: appErr.message }, 'request rejected');
     return sendError(request, reply, appErr);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AppError('not_found', { userMessage: '接口不存在' })),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(request, reply, new AppError('method_not_allowed'));
+    }
+    return sendError(request, reply, new AppError('not_found', { userMessage: '接口不存在' }));
+  });
 
   await app.register(swagger, {
     openapi: {
