@@ -4,11 +4,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, LogController } from 'fastify';
-import { AppError, invalid } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { capConnectionsPerIp } from './connection-limits.js';
 import { sendError, toAppError } from './envelope.js';
 import { registerJsonBodyParser } from './json-body.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
 import { faceListRoute } from './routes/face-list.js';
 import { faceQueryRoute } from './routes/face-query.js';
@@ -123,26 +124,6 @@ export async function buildApp(deps: ServiceDeps) {
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app);
 
-  // JSON bodies must be UTF-8. Decoded leniently, other bytes (GBK from an older system) turn into
-  // U+FFFD and would be misreported as a bad name; refuse them as what they are. Everything else
-  // (empty body, syntax, prototype poisoning) stays with Fastify's own JSON parser.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    let text: string;
-    try {
-      text = utf8.decode(body as Buffer);
-    } catch {
-      done(
-        invalid([{ field: 'body', code: 'BODY_ENCODING', message: '请求体须为 UTF-8 编码的 JSON' }]),
-        undefined,
-      );
-      return;
-    }
-    parseJson(request, text, done);
-  });
-
   // A known path asked with another method: 405 and the methods it takes, not "no such API".
   const routes: { pattern: RegExp; method: string }[] = [];
   app.addHook('onRoute', (route) => {
@@ -203,22 +184,7 @@ export async function buildApp(deps: ServiceDeps) {
     return sendError(request, reply, new AppError('not_found', { userMessage: '接口不存在' }));
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'ETC 电子签业务端接口 — 个人实名认证',
-        version: '1.0.0',
-        description:
-          '所有 /esign/api 接口须携带请求头 etc-token（访问令牌）与 etc-sys-id（固定 E02）。所有响应均为统一信封 { requestId, responseCode, responseMsg, data }。',
-      },
-      components: {
-        securitySchemes: {
-          etcToken: { type: 'apiKey', in: 'header', name: 'etc-token' },
-          etcSysId: { type: 'apiKey', in: 'header', name: 'etc-sys-id' },
-        },
-      },
-    },
-  });
+  await app.register(swagger, { openapi: OPENAPI_DOCUMENT });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes(deps));

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { DEFAULT_PAGE_SIZE, listFlowsForClient, MAX_PAGE_SIZE } from '../../services/flows/queries.js';
 import { CLIENT_SECURITY, requireClient } from '../auth.js';
-import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
+import { ok } from '../envelope.js';
+import { AUTHENTICATED, EXAMPLES, errors, success } from '../responses.js';
 import { FlowData } from './face-query.js';
 
 const Query = Type.Object({
@@ -45,7 +46,10 @@ export const faceListRoute =
           tags: ['auth'],
           security: CLIENT_SECURITY,
           querystring: Query,
-          response: { 200: Envelope(ListData), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+          response: {
+            200: success(ListData, EXAMPLES.list200, '一页认证流程，按创建时间倒序'),
+            ...errors(AUTHENTICATED, { 400: EXAMPLES.list400 }),
+          },
         },
       },
       async (request) => ok(request, await listFlowsForClient(deps, request.client.clientId, request.query)),

@@ -7,7 +7,8 @@ import {
   sendTestPing,
 } from '../../services/notifications/self-service.js';
 import { CLIENT_SECURITY, requireClient } from '../auth.js';
-import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
+import { ok } from '../envelope.js';
+import { AUTHENTICATED, EXAMPLES, errors, success, WITH_BODY } from '../responses.js';
 
 const PATH = '/esign/api/notify-endpoint';
 
@@ -48,8 +49,6 @@ const PutData = Type.Object({
   ),
 });
 
-const errors = { '4xx': ErrorEnvelope, '5xx': ErrorEnvelope };
-
 /** Self-service notification settings: a client reads and sets its own notify URL and tests it. */
 export const notifyEndpointRoutes =
   (deps: ServiceDeps): FastifyPluginAsyncTypebox =>
@@ -63,7 +62,10 @@ export const notifyEndpointRoutes =
           summary: '查询结果通知地址',
           tags: ['notify'],
           security: CLIENT_SECURITY,
-          response: { 200: Envelope(NotifyEndpointData), ...errors },
+          response: {
+            200: success(NotifyEndpointData, EXAMPLES.notifyGet200, '通知地址与最近一次投递结果'),
+            ...errors(AUTHENTICATED),
+          },
         },
       },
       async (request) => ok(request, await getNotifyEndpoint(deps, request.client.clientId)),
@@ -78,7 +80,10 @@ export const notifyEndpointRoutes =
           tags: ['notify'],
           security: CLIENT_SECURITY,
           body: PutBody,
-          response: { 200: Envelope(PutData), ...errors },
+          response: {
+            200: success(PutData, EXAMPLES.notifyPut200, '已设置；首次设置时返回签名密钥'),
+            ...errors([...WITH_BODY, ...AUTHENTICATED], { 400: EXAMPLES.notifyPut400 }),
+          },
         },
       },
       async (request) =>
@@ -93,7 +98,14 @@ export const notifyEndpointRoutes =
           description: '经正常的通知队列发送一条已签名的 test.ping 事件，返回其投递编号（即 webhook-id）。',
           tags: ['notify'],
           security: CLIENT_SECURITY,
-          response: { 200: Envelope(Type.Object({ deliveryId: Type.String() })), ...errors },
+          response: {
+            200: success(
+              Type.Object({ deliveryId: Type.String({ description: '即该通知的 webhook-id' }) }),
+              EXAMPLES.notifyTest200,
+              '已排入通知队列',
+            ),
+            ...errors(AUTHENTICATED, { 409: EXAMPLES.notifyTest409 }),
+          },
         },
       },
       async (request) => ok(request, await sendTestPing(deps, request.client.clientId)),
