@@ -934,4 +934,59 @@ describe('runFakeEsignCommand', () => {
     cleanups.push(() => cliProvider.close());
     expect((await cliProvider.startFace(START)).kind).toBe('started');
   });
+
+  it('logs each call it receives at info: method, path, HTTP status and e签宝 code', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const started = await runFakeEsignCommand(
+      { port: 0, appId: APP_ID, appSecret: SECRET, logger: pino({ level: 'info' }, sink) },
+      new Writable({ write: (_c, _e, done) => done() }),
+    );
+    cleanups.push(() => started.close());
+    const cliProvider = new EsignProvider(config(started.baseUrl), { logger: silent });
+    cleanups.push(() => cliProvider.close());
+    await cliProvider.startFace(START);
+    await fetch(`${started.baseUrl}/v1/accounts/getByThirdId`);
+    const calls = lines
+      .filter((l) => l.msg === 'fake esign call')
+      .map(({ level, method, path, status, code, rejection }) => ({
+        level,
+        method,
+        path,
+        status,
+        code,
+        rejection,
+      }));
+    expect(calls).toEqual([
+      {
+        level: 30,
+        method: 'POST',
+        path: '/v1/accounts/createByThirdPartyUserId',
+        status: 200,
+        code: 0,
+        rejection: undefined,
+      },
+      {
+        level: 30,
+        method: 'POST',
+        path: expect.stringMatching(/^\/v2\/identity\/auth\/api\/individual\/[0-9a-f]{32}\/face$/),
+        status: 200,
+        code: 0,
+        rejection: undefined,
+      },
+      {
+        level: 30,
+        method: 'GET',
+        path: '/v1/accounts/getByThirdId',
+        status: 401,
+        code: 401,
+        rejection: 'app id',
+      },
+    ]);
+  });
 });
