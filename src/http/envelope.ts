@@ -1,26 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { Type } from 'typebox';
 import { AppError, ERROR_KINDS, type ErrorKind, type FieldError } from '../errors.js';
 import { storeFault } from '../services/store-faults.js';
-
-/** The response envelope, as a schema (for the OpenAPI document) and as a builder. */
-export const Envelope = <T extends TSchema>(data: T) =>
-  Type.Object({
-    requestId: Type.String({ format: 'uuid' }),
-    responseCode: Type.String({ examples: ['000'] }),
-    responseMsg: Type.String({ examples: ['成功'] }),
-    data,
-  });
 
 export const FieldErrorSchema = Type.Object({
   field: Type.String(),
   code: Type.String(),
   message: Type.String(),
 });
-
-export const ErrorEnvelope = Envelope(
-  Type.Union([Type.Null(), Type.Object({ errors: Type.Array(FieldErrorSchema) })]),
-);
 
 export function ok<T>(request: FastifyRequest, data: T) {
   return { requestId: request.id, responseCode: '000', responseMsg: '成功', data };
