@@ -19,7 +19,7 @@ import {
 import { type ResultEvent, verifyEvent } from './webhook.js';
 
 const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
+  const value = process.env[name] || fallback;
   if (value === undefined) throw new Error(`set ${name}`);
   return value;
 };

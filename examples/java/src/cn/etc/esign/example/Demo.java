@@ -129,7 +129,7 @@ public final class Demo {
 
     private static String env(String name, String fallback) {
         String value = System.getenv(name);
-        if (value != null) return value;
+        if (value != null && !value.isEmpty()) return value;
         if (fallback == null) throw new IllegalStateException("set " + name);
         return fallback;
     }
