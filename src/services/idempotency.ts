@@ -101,6 +101,8 @@ export async function runIdempotent<T>(
   try {
     result = await run();
   } catch (err) {
+    // Best effort: the caller must see the request's own error, and a claim that could not be
+    // released is taken over once abandoned (ABANDONED_AFTER_MS).
     await keys.deleteIdempotencyKey(db, claimed).catch(() => false);
     throw err;
   }
