@@ -86,6 +86,13 @@ describe('front door: envelope, authentication, body handling', () => {
     });
   });
 
+  it('answers a JSON number where a string belongs with TYPE, not REQUIRED', async () => {
+    const p = person(90_002);
+    const r = await api(gw, 'POST', FACE, { ...p, mobile: Number(p.mobile) });
+    expect(r.status).toBe(400);
+    expect(r.body.data).toEqual({ errors: [{ field: 'mobile', code: 'TYPE', message: '手机号须为字符串' }] });
+  });
+
   it('answers 405 with Allow for a known path asked with another method', async () => {
     for (const [method, path, allow] of [
       ['GET', '/esign/api/notify-endpoint/test', 'POST'],
