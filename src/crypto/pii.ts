@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { KeyRing } from './keys.js';
 
 const NONCE_BYTES = 12;
@@ -11,6 +11,7 @@ const TAG_BYTES = 16;
 export class PiiCipher {
   private readonly active: { id: string; key: Buffer };
   private readonly byId: Map<string, Buffer>;
+  private readonly derived = new Map<string, Buffer>();
 
   constructor(private readonly ring: KeyRing) {
     const first = ring.encryption[0];
@@ -44,6 +45,27 @@ export class PiiCipher {
       decipher.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)),
       decipher.final(),
     ]).toString('utf8');
+  }
+
+  get activeKeyId(): string {
+    return this.active.id;
+  }
+
+  /**
+   * HMAC-SHA256 under a key derived (HKDF) from encryption key `keyId` for `purpose`, so the
+   * audit chain needs no key of its own and no key stored in the database. Null when this process
+   * does not hold that key.
+   */
+  keyedMac(purpose: string, data: string, keyId: string = this.active.id): string | null {
+    const cacheKey = `${keyId}\u0000${purpose}`;
+    let key = this.derived.get(cacheKey);
+    if (!key) {
+      const ikm = this.byId.get(keyId);
+      if (!ikm) return null;
+      key = Buffer.from(hkdfSync('sha256', ikm, 'etc-esign', purpose, 32));
+      this.derived.set(cacheKey, key);
+    }
+    return createHmac('sha256', key).update(data).digest('base64url');
   }
 
   /** Deterministic keyed digest for lookups (blind index); `purpose` keeps digests of different fields apart. */

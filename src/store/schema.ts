@@ -41,6 +41,8 @@ export interface PersonsTable {
   /** Blind index of the name the person was verified under: "verified" needs the same name. */
   verified_name_index: string | null;
   created_at: Millis;
+  /** Name and ID number were erased (set to ''); the blind indexes and verification stay. */
+  erased_at: Millis | null;
 }
 
 export interface FlowsTable {
@@ -73,6 +75,12 @@ export interface FlowsTable {
    * claim moves it forward first, so it doubles as the claim's lease.
    */
   reconcile_due_at: Millis | null;
+  /** When the person agreed on the H5 page, to which text (SHA-256 of it) and in which language. */
+  consent_at: Millis | null;
+  consent_text_hash: string | null;
+  consent_lang: string | null;
+  /** The personal fields were erased (ciphertexts and fingerprint set to '', original URL null). */
+  erased_at: Millis | null;
 }
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';
@@ -126,6 +134,47 @@ export interface IdempotencyKeysTable {
   expires_at: Millis;
 }
 
+export type AuditActorKind = 'client' | 'operator' | 'cli' | 'system';
+
+/** Append-only access and change trail; never holds a clear personal value. */
+export interface AuditEventsTable {
+  seq: number;
+  at: Millis;
+  actor_kind: AuditActorKind;
+  /** Client id, operator username, the OS user of a CLI run, or the job's name. */
+  actor: string;
+  action: string;
+  client_id: string | null;
+  flow_id: string | null;
+  person_id: string | null;
+  /** Another object acted on: a token id, client name, key id, operator username. */
+  target: string | null;
+  reason: string | null;
+  request_id: string | null;
+  /** JSON object of counts and flags; no personal data. */
+  detail: string | null;
+  /** The encryption key id the MAC key is derived from. */
+  key_id: string;
+  mac: string;
+}
+
+/** The single row (id 1) holding the chain's newest and oldest-kept positions. */
+export interface AuditChainTable {
+  id: number;
+  last_seq: number;
+  last_digest: string;
+  base_seq: number;
+  base_digest: string;
+  key_id: string;
+  mac: string;
+}
+
+export interface LifecycleStateTable {
+  name: string;
+  value: string;
+  updated_at: Millis;
+}
+
 export interface Database {
   clients: ClientsTable;
   tokens: TokensTable;
@@ -134,6 +183,9 @@ export interface Database {
   deliveries: DeliveriesTable;
   key_checks: KeyChecksTable;
   idempotency_keys: IdempotencyKeysTable;
+  audit_events: AuditEventsTable;
+  audit_chain: AuditChainTable;
+  lifecycle_state: LifecycleStateTable;
 }
 
 export type ClientRow = Selectable<ClientsTable>;
@@ -142,6 +194,8 @@ export type PersonRow = Selectable<PersonsTable>;
 export type FlowRow = Selectable<FlowsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type KeyCheckRow = Selectable<KeyChecksTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type AuditChainRow = Selectable<AuditChainTable>;
 export type NewFlow = Insertable<FlowsTable>;
 export type FlowUpdate = Updateable<FlowsTable>;
 export type { Generated };

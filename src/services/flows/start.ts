@@ -57,6 +57,7 @@ export async function startFaceAuth(
     verified_at: null,
     verified_name_index: null,
     created_at: deps.now(),
+    erased_at: null,
   }));
 
   const waitUntil = deps.now() + waitBudgetMs(deps);
@@ -118,6 +119,10 @@ async function decide(
     opened_at: null,
     completed_at: null,
     reconcile_due_at: null,
+    consent_at: null,
+    consent_text_hash: null,
+    consent_lang: null,
+    erased_at: null,
   };
   return deps.store.db.transaction().execute(async (trx) => {
     if (!(await flowStore.tryReserveFlow(trx, row))) {

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-result-delivery.js';
 import * as m003 from './003-hardening.js';
+import * as m004 from './004-data-lifecycle.js';
 import * as m006 from './006-client-api.js';
 
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
@@ -11,6 +12,7 @@ export const migrationProvider: MigrationProvider = {
       '001-initial': m001,
       '002-result-delivery': m002,
       '003-hardening': m003,
+      '004-data-lifecycle': m004,
       '006-client-api': m006,
     };
   },
