@@ -90,6 +90,14 @@ export interface Config {
     /** How long a rotated-out webhook secret still signs alongside the new one. */
     secretGraceMs: number;
   };
+  lifecycle: {
+    /** Personal fields of flows final longer than this are erased (0: at the next run). */
+    retentionDays: number;
+    /** Audit events older than this are pruned. */
+    auditRetentionDays: number;
+    /** How often a serving process runs retention (and key re-encryption when one is due). */
+    intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -240,6 +248,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretGraceMs: int('WEBHOOK_SECRET_GRACE_HOURS', 24, 0, 24 * 90) * 3_600_000,
   };
 
+  const lifecycle = {
+    retentionDays: int('RETENTION_DAYS', 90, 0, 36_500),
+    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1095, 1, 36_500),
+    intervalMs: int('RETENTION_INTERVAL_MS', 3_600_000, 100, 86_400_000),
+  };
+
   let keys: Config['keys'] = null;
   if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
     const encryption: { id: string; key: Buffer }[] = [];
@@ -279,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy,
     reconcileIntervalMs,
     notify,
+    lifecycle,
   };
 }
 
