@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { addLifecycleCommands, cliActor } from './cli-lifecycle.js';
 import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
 import { KeyError } from './crypto/keys.js';
 import { AppError } from './errors.js';
@@ -105,7 +106,7 @@ export function buildCli(): Command {
     .option('--notify-url <url>', 'where result notifications are sent')
     .description('create a client; prints it as JSON (with a notify URL: its webhookSecret, shown once)')
     .action((name: string, opts: { notifyUrl?: string }) =>
-      withRuntime(async (rt) => out(JSON.stringify(await createClient(rt, name, opts)))),
+      withRuntime(async (rt) => out(JSON.stringify(await createClient(rt, name, opts, cliActor())))),
     );
   client
     .command('update <name>')
@@ -114,7 +115,9 @@ export function buildCli(): Command {
       'set the notify URL (re-enables an endpoint disabled by 410); prints JSON, with a webhookSecret if the client had none',
     )
     .action((name: string, opts: { notifyUrl: string }) =>
-      withRuntime(async (rt) => out(JSON.stringify(await updateClientNotifyUrl(rt, name, opts.notifyUrl)))),
+      withRuntime(async (rt) =>
+        out(JSON.stringify(await updateClientNotifyUrl(rt, name, opts.notifyUrl, cliActor()))),
+      ),
     );
   client
     .command('rotate-secret <name>')
@@ -122,7 +125,7 @@ export function buildCli(): Command {
       'replace the webhook secret; prints the new one as JSON (the old one keeps signing for WEBHOOK_SECRET_GRACE_HOURS)',
     )
     .action((name: string) =>
-      withRuntime(async (rt) => out(JSON.stringify(await rotateWebhookSecret(rt, name)))),
+      withRuntime(async (rt) => out(JSON.stringify(await rotateWebhookSecret(rt, name, cliActor())))),
     );
   client
     .command('list')
@@ -157,7 +160,9 @@ export function buildCli(): Command {
     })
     .description('create a token; prints the token alone on stdout')
     .action((opts: { client: string; ttl?: number }) =>
-      withRuntime(async (rt) => out((await createToken(rt, opts.client, opts.ttl ?? null)).token)),
+      withRuntime(async (rt) =>
+        out((await createToken(rt, opts.client, opts.ttl ?? null, cliActor())).token),
+      ),
     );
   token
     .command('list')
@@ -181,7 +186,7 @@ export function buildCli(): Command {
     .description('revoke a token at once')
     .action((id: string) =>
       withRuntime(async (rt) => {
-        await revokeToken(rt, id);
+        await revokeToken(rt, id, cliActor());
         out(`revoked ${id}`);
       }),
     );
@@ -192,7 +197,7 @@ export function buildCli(): Command {
     .command('show <flowId>')
     .description('show one flow (personal data masked)')
     .action((flowId: string) =>
-      withRuntime(async (rt) => out(JSON.stringify(await showFlow(rt, flowId), null, 2))),
+      withRuntime(async (rt) => out(JSON.stringify(await showFlow(rt, flowId, cliActor()), null, 2))),
     );
 
   const delivery = program.command('delivery').description('notifications to clients');
@@ -250,6 +255,8 @@ export function buildCli(): Command {
         out(`${flowId} ${r.flow.status}${r.changed ? '' : ' (unchanged: already final)'}`);
       }),
     );
+
+  addLifecycleCommands(program, { withRuntime, out, table, iso });
 
   const fakeEsign = program
     .command('fake-esign')

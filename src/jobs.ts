@@ -2,14 +2,17 @@ import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
 import { forgetExpiredIdempotencyKeys } from './services/idempotency.js';
+import { runRetention } from './services/lifecycle/retention.js';
 import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';
 import { Wakeup } from './services/wakeup.js';
 
+const RETENTION_ACTOR = { kind: 'system', id: 'retention-job' } as const;
+
 /**
- * Periodic work of one gateway process: the expiry sweep, reconciliation with the provider and the
- * notification dispatcher. Each loop runs once at start (so a restarted process picks up what a
- * crashed one left), then every interval; the dispatcher also wakes when a status change in this
- * process queued a notification. Each loop logs and survives its own failures.
+ * Periodic work of one gateway process: the expiry sweep, reconciliation with the provider, the
+ * notification dispatcher and personal data retention. Each loop runs once at start (so a
+ * restarted process picks up what a crashed one left), then every interval; the dispatcher also
+ * wakes when a status change in this process queued a notification. Each loop logs and survives its own failures.
  *
  * The returned function stops the loops and resolves once their current pass has finished;
  * in-flight notification attempts are aborted and handed back uncounted.
@@ -51,6 +54,12 @@ export function startJobs(runtime: Runtime): () => Promise<void> {
       const summary = await reconcileFlows(runtime, stop.signal);
       const { success = 0, failed = 0, expired = 0, error = 0 } = summary;
       if (success + failed + expired + error > 0) logger.info({ summary }, 'reconciled pending flows');
+      return undefined;
+    }),
+    loop('retention', config.lifecycle.intervalMs, new Wakeup(), async () => {
+      const s = await runRetention(runtime, { actor: RETENTION_ACTOR, signal: stop.signal });
+      if (s.erasedFlows + s.erasedPersons + s.prunedAuditEvents > 0)
+        logger.info({ summary: s }, 'retention run');
       return undefined;
     }),
     loop('dispatch', config.notify.dispatchIntervalMs, runtime.dispatcherWakeup, async () => {

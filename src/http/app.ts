@@ -17,6 +17,7 @@ import { faceStartRoute } from './routes/face-start.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { notifyEndpointRoutes } from './routes/notify-endpoint.js';
+import { personEraseRoute } from './routes/person-erase.js';
 import { resultPageRoute } from './routes/result-page.js';
 import { sandboxH5Route } from './routes/sandbox-h5.js';
 import { shortLinkRoute } from './routes/short-link.js';
@@ -193,6 +194,7 @@ export async function buildApp(deps: ServiceDeps) {
   await app.register(faceQueryRoute(deps));
   await app.register(faceListRoute(deps));
   await app.register(notifyEndpointRoutes(deps));
+  await app.register(personEraseRoute(deps));
   await app.register(shortLinkRoute(deps));
   await app.register(resultPageRoute(deps));
   if (deps.provider.name === 'sandbox') await app.register(sandboxH5Route(deps));

@@ -46,6 +46,8 @@ export const EXAMPLES = {
   ),
   face409: answer('409', '相同 Idempotency-Key 的请求正在处理中，请稍后重试'),
   query200: answer('000', '成功', flowItem),
+  erase200: answer('000', '成功', { erasedFlows: 1 }),
+  erase400: fieldErrors({ field: 'idNumber', code: 'ID_CHECKSUM', message: '身份证号校验位错误' }),
   list200: answer('000', '成功', {
     items: [flowItem],
     nextCursor: 'WzE3NjQ0MTAwMDAwMDAsIjAzNzJiMTJkLTM1MGUtNGNkMy05NzQ5LTMxNmUzZjMxNDc2ZCJd',

@@ -53,6 +53,9 @@ export interface AuditEvent {
 
 export type AuditDeps = Pick<ServiceDeps, 'store' | 'cipher' | 'now'>;
 
+/** Who acts when a caller does not say (e.g. the first-start bootstrap). */
+export const SYSTEM_ACTOR: AuditActor = { kind: 'system', id: 'etc-esign' };
+
 const ROW_PURPOSE = 'audit-chain-row';
 const HEAD_PURPOSE = 'audit-chain-head';
 

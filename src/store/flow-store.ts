@@ -260,3 +260,17 @@ export function listClientFlows(ex: Executor, q: FlowListQuery): Promise<ListedF
   }
   return query.orderBy('flows.created_at', 'desc').orderBy('flows.id', 'desc').limit(q.limit).execute();
 }
+
+/** The first consent wins: a resubmitted page does not move the recorded time. */
+export async function recordConsent(
+  ex: Executor,
+  id: string,
+  c: { at: number; textHash: string; lang: string },
+): Promise<void> {
+  await ex
+    .updateTable('flows')
+    .set({ consent_at: c.at, consent_text_hash: c.textHash, consent_lang: c.lang })
+    .where('id', '=', id)
+    .where('consent_at', 'is', null)
+    .execute();
+}

@@ -43,3 +43,7 @@ export async function markPersonVerified(
     .where('id', '=', id)
     .execute();
 }
+
+export function findPersonByIdIndex(ex: Executor, idIndex: string): Promise<PersonRow | undefined> {
+  return ex.selectFrom('persons').selectAll().where('id_index', '=', idIndex).executeTakeFirst();
+}

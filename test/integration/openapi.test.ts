@@ -10,6 +10,7 @@ import { type ApiResponse, api, FACE, startGateway, type TestGateway } from '../
 import { person } from '../support/people.js';
 
 const NOTIFY = '/esign/api/notify-endpoint';
+const ERASE = '/esign/api/persons/erase';
 
 // biome-ignore lint/suspicious/noExplicitAny: the served document is walked by path; each assertion pins the exact value.
 type Json = any;
@@ -167,6 +168,10 @@ describe('the OpenAPI document tells the truth', () => {
     keep('notifyGet.200', await api(gw, 'GET', NOTIFY), 200);
     keep('notifyTest.200', await api(gw, 'POST', `${NOTIFY}/test`), 200);
     keep('list.200', await api(gw, 'GET', `${FACE}?status=PENDING&limit=1`), 200);
+    const erased = next();
+    await api(gw, 'POST', FACE, erased);
+    keep('erase.200', await api(gw, 'POST', ERASE, { idNumber: erased.idNumber }), 200);
+    keep('erase.400', await api(gw, 'POST', ERASE, { idNumber: '110105194912310021' }), 400);
     if (process.env.DUMP_ACTUAL) {
       fs.writeFileSync(
         process.env.DUMP_ACTUAL,
@@ -190,6 +195,7 @@ describe('the OpenAPI document tells the truth', () => {
     'get /esign/api/notify-endpoint': 'notifyGet',
     'put /esign/api/notify-endpoint': 'notifyPut',
     'post /esign/api/notify-endpoint/test': 'notifyTest',
+    'post /esign/api/persons/erase': 'erase',
   };
   const documented = () =>
     Object.entries(OPERATIONS).flatMap(([key, op]) => {

@@ -3,7 +3,7 @@
  * and the minimum age come from the caller. Messages are fixed Chinese text and never echo input.
  */
 import type { FieldError } from '../../errors.js';
-import { type IdKind, type IdNumberErrorCode, validateIdNumber } from './id-number.js';
+import { type IdKind, type IdNumberErrorCode, parseIdNumber, validateIdNumber } from './id-number.js';
 import { type MobileErrorCode, validateMobile } from './mobile.js';
 import { codePointLength, type NameErrorCode, validateName } from './name.js';
 import type { CivilDate } from './today.js';
@@ -149,5 +149,28 @@ export function validateFaceRequest(body: unknown, opts: ValidationOptions): Val
       idKind: idNumber.value.idKind,
       birthDate: idNumber.value.birthDate,
     },
+  };
+}
+
+/**
+ * The body of `POST /esign/api/persons/erase`: `{ idNumber }`. The number must be a valid one (so
+ * a typo is answered, not silently matched to nobody); the age policy does not apply to erasure.
+ */
+export function validateEraseRequest(
+  body: unknown,
+  opts: Pick<ValidationOptions, 'today'>,
+): { ok: true; value: { idNumber: string } } | { ok: false; errors: FieldError[] } {
+  if (!isObject(body)) return { ok: false, errors: [BODY_TYPE_ERROR] };
+  const idNumber = check(body, 'idNumber', (raw) => parseIdNumber(raw, opts.today));
+  if (idNumber.ok) return { ok: true, value: { idNumber: idNumber.value.idNumber } };
+  return {
+    ok: false,
+    errors: [
+      {
+        field: 'idNumber',
+        code: idNumber.code,
+        message: messageFor('idNumber', idNumber.code, { today: opts.today, minAge: 0 }),
+      },
+    ],
   };
 }

@@ -21,9 +21,11 @@ export const FlowData = Type.Object({
   expire: Type.String(),
   openedAt: Type.Optional(Type.String()),
   completedAt: Type.Optional(Type.String()),
+  consentAt: Type.Optional(Type.String({ description: '本人在认证页面同意人脸信息采集的时间' })),
+  erasedAt: Type.Optional(Type.String({ description: '个人信息被删除的时间（到期清理或应请求删除）' })),
   person: Type.Object(
     { name: Type.String(), idNumber: Type.String(), mobile: Type.String() },
-    { description: '脱敏后的个人信息' },
+    { description: '脱敏后的个人信息；删除后各字段为“已删除”' },
   ),
 });
 
@@ -46,6 +48,6 @@ export const faceQueryRoute =
         },
       },
       async (request) =>
-        ok(request, await getFlowForClient(deps, request.client.clientId, request.params.flowId)),
+        ok(request, await getFlowForClient(deps, request.client.clientId, request.params.flowId, request.id)),
     );
   };

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { CONSENT_TEXTS, currentConsentVersion } from '../../domain/consent.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../services/flows/sandbox.js';
 import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
@@ -17,8 +18,9 @@ function facePage(id: string, view: SandboxPage, error?: string): string {
 </div>
 <form method="post" action="/h5/sandbox/${esc(id)}">
   ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+  <input type="hidden" name="consentVersion" value="${currentConsentVersion('zh-CN')}">
   <label class="consent"><input type="checkbox" name="consent" value="yes" required>
-    <span>本人同意采集并使用本人的人脸图像，仅用于本次实名身份认证。</span></label>
+    <span>${esc(CONSENT_TEXTS['zh-CN'])}</span></label>
   <button class="primary" type="submit" name="result" value="success">开始人脸识别</button>
   <fieldset class="sandbox-tools">
     <legend>沙箱测试工具</legend>
@@ -92,7 +94,12 @@ export const sandboxH5Route =
         }
         const success = form.result === 'success';
         const reason = FAIL_REASONS.includes(form.reason ?? '') ? form.reason : FAIL_REASONS[0];
-        const flowId = await submitSandboxPage(deps, request.params.id, { success, reason });
+        const flowId = await submitSandboxPage(deps, request.params.id, {
+          success,
+          reason,
+          // Older pages (opened before the version field existed) showed today's text.
+          consentVersion: form.consentVersion ?? currentConsentVersion('zh-CN'),
+        });
         return reply.redirect(`/h5/result/${flowId}`, 303);
       },
     );

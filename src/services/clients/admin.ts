@@ -5,6 +5,7 @@ import { generateWebhookSecret } from '../../notify/signing.js';
 import * as clientStore from '../../store/client-store.js';
 import { isUniqueViolation } from '../../store/db.js';
 import type { ClientRow } from '../../store/schema.js';
+import { type AuditActor, recordAudit, SYSTEM_ACTOR } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { SYS_ID } from './auth.js';
 
@@ -17,7 +18,12 @@ export type ConfigDeps = Pick<ServiceDeps, 'store' | 'now' | 'cipher' | 'config'
  * Creates a client. With a notify URL it also gets a webhook secret, returned here once (as
  * `webhookSecret`) and stored only encrypted.
  */
-export async function createClient(deps: ConfigDeps, name: string, opts: { notifyUrl?: string } = {}) {
+export async function createClient(
+  deps: ConfigDeps,
+  name: string,
+  opts: { notifyUrl?: string } = {},
+  actor: AuditActor = SYSTEM_ACTOR,
+) {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
     throw new AppError('invalid', { detail: 'client name must be 1-64 of [A-Za-z0-9_.-]' });
   }
@@ -40,6 +46,7 @@ export async function createClient(deps: ConfigDeps, name: string, opts: { notif
     if (isUniqueViolation(err)) throw new AppError('conflict', { detail: `client "${name}" already exists` });
     throw err;
   }
+  await recordAudit(deps, { actor, action: 'client.create', clientId: row.id, target: name });
   return {
     id: row.id,
     name,
@@ -55,14 +62,24 @@ export async function createClient(deps: ConfigDeps, name: string, opts: { notif
  * webhook secret gets one, returned here once; an existing secret is kept and not shown again
  * (`client rotate-secret` replaces it).
  */
-export async function updateClientNotifyUrl(deps: ConfigDeps, name: string, notifyUrl: string) {
+export async function updateClientNotifyUrl(
+  deps: ConfigDeps,
+  name: string,
+  notifyUrl: string,
+  actor: AuditActor = SYSTEM_ACTOR,
+) {
   const client = await clientStore.findClientByName(deps.store.db, name);
   if (!client) throw new AppError('not_found', { detail: `no client named "${name}"` });
-  return setNotifyUrl(deps, client, notifyUrl);
+  return setNotifyUrl(deps, client, notifyUrl, actor);
 }
 
 /** `updateClientNotifyUrl` for a client already at hand (the self-service endpoint has its id). */
-export async function setNotifyUrl(deps: ConfigDeps, client: ClientRow, notifyUrl: string) {
+export async function setNotifyUrl(
+  deps: ConfigDeps,
+  client: ClientRow,
+  notifyUrl: string,
+  actor: AuditActor = SYSTEM_ACTOR,
+) {
   const name = client.name;
   const url = await validNotifyUrl(deps, notifyUrl);
   const secret = client.webhook_secret_enc === null ? generateWebhookSecret() : null;
@@ -70,6 +87,13 @@ export async function setNotifyUrl(deps: ConfigDeps, client: ClientRow, notifyUr
     notify_url: url,
     notify_disabled_at: null,
     ...(secret === null ? {} : { webhook_secret_enc: deps.cipher.encrypt(secret) }),
+  });
+  await recordAudit(deps, {
+    actor,
+    action: 'client.update',
+    clientId: client.id,
+    target: name,
+    detail: { notifyUrlChanged: true, webhookSecretCreated: secret !== null },
   });
   return { id: client.id, name, notifyUrl: url, ...(secret === null ? {} : { webhookSecret: secret }) };
 }
@@ -79,7 +103,7 @@ export async function setNotifyUrl(deps: ConfigDeps, client: ClientRow, notifyUr
  * in `webhook-signature`) for WEBHOOK_SECRET_GRACE_HOURS, so the client can switch without losing
  * a notification.
  */
-export async function rotateWebhookSecret(deps: ConfigDeps, name: string) {
+export async function rotateWebhookSecret(deps: ConfigDeps, name: string, actor: AuditActor = SYSTEM_ACTOR) {
   const client = await clientStore.findClientByName(deps.store.db, name);
   if (!client) throw new AppError('not_found', { detail: `no client named "${name}"` });
   const secret = generateWebhookSecret();
@@ -90,6 +114,7 @@ export async function rotateWebhookSecret(deps: ConfigDeps, name: string) {
     webhook_secret_prev_enc: graceUntil === null ? null : client.webhook_secret_enc,
     webhook_secret_prev_until: graceUntil,
   });
+  await recordAudit(deps, { actor, action: 'client.rotate-secret', clientId: client.id, target: name });
   return { id: client.id, name, webhookSecret: secret, previousSecretValidUntil: graceUntil };
 }
 

@@ -3,18 +3,24 @@ import { parseDuration } from '../../config.js';
 import { randomBase62 } from '../../crypto/random.js';
 import { AppError } from '../../errors.js';
 import * as clientStore from '../../store/client-store.js';
+import { type AuditActor, recordAudit, SYSTEM_ACTOR } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 
 export const TOKEN_LENGTH = 32;
 
-type Deps = Pick<ServiceDeps, 'store' | 'now'>;
+type Deps = Pick<ServiceDeps, 'store' | 'now' | 'cipher'>;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
 /** Creates a token for a client; the raw token is returned once and only its digest is kept. */
-export async function createToken(deps: Deps, clientName: string, ttlMs: number | null) {
+export async function createToken(
+  deps: Deps,
+  clientName: string,
+  ttlMs: number | null,
+  actor: AuditActor = SYSTEM_ACTOR,
+) {
   const client = await clientStore.findClientByName(deps.store.db, clientName);
   if (!client) throw new AppError('not_found', { detail: `no client named "${clientName}"` });
   const token = randomBase62(TOKEN_LENGTH);
@@ -29,6 +35,7 @@ export async function createToken(deps: Deps, clientName: string, ttlMs: number 
     last_used_at: null,
   };
   await clientStore.insertToken(deps.store.db, row);
+  await recordAudit(deps, { actor, action: 'token.create', clientId: client.id, target: row.id });
   return { id: row.id, token, client: client.name, expiresAt: row.expires_at };
 }
 
@@ -36,10 +43,11 @@ export async function listTokens(deps: Deps) {
   return clientStore.listTokens(deps.store.db);
 }
 
-export async function revokeToken(deps: Deps, id: string): Promise<void> {
+export async function revokeToken(deps: Deps, id: string, actor: AuditActor = SYSTEM_ACTOR): Promise<void> {
   if (!(await clientStore.revokeToken(deps.store.db, id, deps.now()))) {
     throw new AppError('not_found', { detail: `no active token with id "${id}"` });
   }
+  await recordAudit(deps, { actor, action: 'token.revoke', target: id });
 }
 
 export function parseTtl(ttl: string): number {

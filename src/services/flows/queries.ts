@@ -4,6 +4,7 @@ import type { ListedStatus } from '../../store/flow-store.js';
 import * as flowStore from '../../store/flow-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, FlowStatus } from '../../store/schema.js';
+import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { formatBeijing } from '../time.js';
 
@@ -35,9 +36,16 @@ export interface FlowView {
   expire: string;
   openedAt?: string;
   completedAt?: string;
-  /** Masked: the only form in which personal data leaves the services. */
+  /** When the person agreed to the face check (on the H5 page, or e签宝 reported its page open). */
+  consentAt?: string;
+  /** When the personal fields were erased (retention or a deletion request). */
+  erasedAt?: string;
+  /** Masked: the only form in which personal data leaves the services; ERASED once erased. */
   person: { name: string; idNumber: string; mobile: string };
 }
+
+/** What an erased personal field reads as. */
+export const ERASED = '已删除';
 
 /** The masked view of one flow, shared by the query API, the sandbox page and the CLI. */
 export async function flowView(deps: ServiceDeps, flow: FlowRow): Promise<FlowView> {
@@ -57,26 +65,57 @@ function viewOf(deps: ServiceDeps, flow: FlowRow, idNumberEnc: string | null): F
     expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
     ...(flow.opened_at !== null ? { openedAt: formatBeijing(flow.opened_at) } : {}),
     ...(flow.completed_at !== null ? { completedAt: formatBeijing(flow.completed_at) } : {}),
-    person: {
-      name: maskName(deps.cipher.decrypt(flow.name_enc)),
-      idNumber: idNumberEnc ? maskIdNumber(deps.cipher.decrypt(idNumberEnc)) : '',
-      mobile: maskMobile(deps.cipher.decrypt(flow.mobile_enc)),
-    },
+    ...(flow.consent_at !== null ? { consentAt: formatBeijing(flow.consent_at) } : {}),
+    ...(flow.erased_at !== null ? { erasedAt: formatBeijing(flow.erased_at) } : {}),
+    person:
+      flow.erased_at !== null
+        ? { name: ERASED, idNumber: ERASED, mobile: ERASED }
+        : {
+            name: maskName(deps.cipher.decrypt(flow.name_enc)),
+            // A person is erased only when none of their flows holds data; a new flow refills them.
+            idNumber: idNumberEnc ? maskIdNumber(deps.cipher.decrypt(idNumberEnc)) : ERASED,
+            mobile: maskMobile(deps.cipher.decrypt(flow.mobile_enc)),
+          },
   };
 }
 
-/** `GET /esign/api/auth/individual/face/{flowId}`: another client's flow is indistinguishable from a missing one. */
-export async function getFlowForClient(deps: ServiceDeps, clientId: string, flowId: string) {
+/**
+ * `GET /esign/api/auth/individual/face/{flowId}`: another client's flow is indistinguishable from a
+ * missing one. Every read of a flow's (masked) personal data goes into the audit trail.
+ */
+export async function getFlowForClient(
+  deps: ServiceDeps,
+  clientId: string,
+  flowId: string,
+  requestId?: string,
+) {
   const flow = await findVisibleFlow(deps, flowId);
   if (!flow || flow.client_id !== clientId) throw new AppError('not_found');
-  return flowView(deps, flow);
+  const view = await flowView(deps, flow);
+  await recordAudit(deps, {
+    actor: { kind: 'client', id: clientId },
+    action: 'flow.read',
+    clientId,
+    flowId: flow.id,
+    personId: flow.person_id,
+    ...(requestId ? { requestId } : {}),
+  });
+  return view;
 }
 
-/** `flow show`: an operator's view of any flow, still masked. */
-export async function showFlow(deps: ServiceDeps, flowId: string) {
+/** `flow show`: an operator's view of any flow, still masked, and audited. */
+export async function showFlow(deps: ServiceDeps, flowId: string, actor: AuditActor) {
   const flow = await findVisibleFlow(deps, flowId);
   if (!flow) throw new AppError('not_found', { detail: `no flow ${flowId}` });
-  return { ...(await flowView(deps, flow)), clientId: flow.client_id, provider: flow.provider };
+  const view = { ...(await flowView(deps, flow)), clientId: flow.client_id, provider: flow.provider };
+  await recordAudit(deps, {
+    actor,
+    action: 'flow.read',
+    clientId: flow.client_id,
+    flowId: flow.id,
+    personId: flow.person_id,
+  });
+  return view;
 }
 
 /** The page the person's browser returns to after the face check. */

@@ -9,6 +9,7 @@ import * as flowStore from '../../store/flow-store.js';
 import type { FlowRow } from '../../store/schema.js';
 import { drainClaims } from '../claims.js';
 import type { ServiceDeps } from '../deps.js';
+import { recordProviderConsent } from '../lifecycle/consent.js';
 import { applyFlowResult, expireFlow } from './results.js';
 
 /** A reservation older than this belongs to a request that died mid-call; it may be taken over. */
@@ -80,8 +81,10 @@ export async function settleFlow(deps: ServiceDeps, flow: FlowRow): Promise<Sett
 
   const now = deps.now();
   const opened = flow.opened_at !== null || answer?.status === 'OPENED';
-  if (answer?.status === 'OPENED' && flow.opened_at === null)
+  if (answer?.status === 'OPENED' && flow.opened_at === null) {
     await flowStore.markOpened(deps.store.db, flow.id, now);
+    await recordProviderConsent(deps, flow.id);
+  }
   if (flow.expire_at !== null && flow.expire_at <= now) {
     if (!failed || now >= flow.expire_at + EXPIRE_WITHOUT_ANSWER_MS) {
       return (await expireFlow(deps, flow.id)) ? 'expired' : 'unchanged';

@@ -26,6 +26,8 @@ export async function applyFlowResult(
   const result = await deps.store.db.transaction().execute(async (trx) => {
     const flow = await flowStore.findFlowById(trx, flowId);
     if (!flow || flow.status === 'CREATING') throw new AppError('not_found', { detail: `no flow ${flowId}` });
+    // An erased flow ended when it was erased; its name is gone, so nothing can be recorded.
+    if (flow.erased_at !== null) return { changed: false, queued: false, flow };
     if (outcome.success) {
       // The provider verified the person even if our flow was superseded or expired meanwhile:
       // record that truth on the person so the next request answers "verified".

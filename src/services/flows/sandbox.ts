@@ -3,6 +3,7 @@ import type { SandboxControl } from '../../providers/provider.js';
 import * as flowStore from '../../store/flow-store.js';
 import type { FlowRow } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
+import { recordPageConsent } from '../lifecycle/consent.js';
 import { effectiveStatus, type FlowView, flowView } from './queries.js';
 import { applyFlowResult } from './results.js';
 
@@ -35,10 +36,17 @@ export async function getSandboxPage(deps: ServiceDeps, sandboxId: string): Prom
 export async function submitSandboxPage(
   deps: ServiceDeps,
   sandboxId: string,
-  result: { success: boolean; reason?: string },
+  result: { success: boolean; reason?: string; consentVersion: string },
 ): Promise<string | null> {
   const flow = await findSandboxFlow(deps, sandboxId);
   if (!flow) return null;
+  // The consent comes first: the result is applied only to a flow whose consent is on record.
+  if (!(await recordPageConsent(deps, flow.id, result.consentVersion))) {
+    throw new AppError('invalid', {
+      userMessage: '页面已更新，请刷新后重新确认',
+      detail: 'unknown consent version',
+    });
+  }
   await completeSandboxFlow(deps, flow.id, result);
   return flow.id;
 }

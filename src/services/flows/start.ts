@@ -3,6 +3,7 @@ import { randomBase62 } from '../../crypto/random.js';
 import type { ValidatedPerson } from '../../domain/identity/index.js';
 import { AppError } from '../../errors.js';
 import * as flowStore from '../../store/flow-store.js';
+import * as lifecycleStore from '../../store/lifecycle-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, PersonRow } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
@@ -142,6 +143,12 @@ async function decide(
       await flowStore.deleteReservation(trx, row.id);
       return { kind: 'reuse', flow: reusable };
     }
+    // Retention or a deletion request may have erased the person's name and ID number since no
+    // flow needed them; this one does. (A no-op UPDATE for a person who was never erased.)
+    await lifecycleStore.refillPerson(trx, person.id, {
+      name_enc: deps.cipher.encrypt(p.name),
+      id_number_enc: deps.cipher.encrypt(p.idNumber),
+    });
     return { kind: 'reserved', flow: row };
   });
 }

@@ -64,7 +64,10 @@ export async function getNotifyEndpoint(
  * secret is answered only when this call created it.
  */
 export async function putNotifyEndpoint(deps: Deps, clientId: string, url: string) {
-  const updated = await setNotifyUrl(deps, await clientById(deps, clientId), url);
+  const updated = await setNotifyUrl(deps, await clientById(deps, clientId), url, {
+    kind: 'client',
+    id: clientId,
+  });
   return {
     url: updated.notifyUrl,
     enabled: true,

@@ -1,0 +1,129 @@
+import os from 'node:os';
+import { type Command, InvalidArgumentError } from 'commander';
+import { parseDuration } from './config.js';
+import type { Runtime } from './runtime.js';
+import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
+import { erasePersonForClientName } from './services/lifecycle/erasure.js';
+import { runRetention } from './services/lifecycle/retention.js';
+
+/** What the command files share with `cli.ts`. */
+export interface CliKit {
+  withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T>;
+  out(line: string): void;
+  table(rows: Record<string, string>[]): void;
+  iso(ms: number | null): string;
+}
+
+/** The operator at the keyboard, as the audit trail names them. */
+export function cliActor(): AuditActor {
+  let user = process.env.USER || process.env.LOGNAME || '';
+  try {
+    user ||= os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the environment or "unknown" will do.
+  }
+  return { kind: 'cli', id: user || 'unknown' };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+const duration = (v: string): number => {
+  const ms = parseDuration(v);
+  if (ms === null) throw new InvalidArgumentError('use a number and one of s, m, h, d, e.g. 7d');
+  return ms;
+};
+
+const positive = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+  return n;
+};
+
+/** `retention run`, `person erase`, `audit list|verify`. */
+export function addLifecycleCommands(program: Command, kit: CliKit): void {
+  const { withRuntime, out } = kit;
+
+  program
+    .command('retention')
+    .description('personal data retention (RETENTION_DAYS, AUDIT_RETENTION_DAYS)')
+    .command('run')
+    .option('--dry-run', 'only count what would be erased')
+    .description('erase personal data past retention now; prints the counts as JSON')
+    .action((opts: { dryRun?: boolean }) =>
+      withRuntime(async (rt) =>
+        out(
+          JSON.stringify(
+            await runRetention(rt, { dryRun: opts.dryRun === true, actor: cliActor(), auditEmptyRuns: true }),
+          ),
+        ),
+      ),
+    );
+
+  program
+    .command('person')
+    .description('persons (by ID number, read from stdin so it stays out of shell history)')
+    .command('erase')
+    .requiredOption('--client <name>', 'erase this client’s data of the person (other clients keep theirs)')
+    .requiredOption('--id-number-stdin', 'read the ID number from stdin')
+    .description('erase a person’s personal data on one client’s flows and end its pending flows')
+    .action((opts: { client: string }) =>
+      withRuntime(async (rt) => {
+        const idNumber = await readStdin();
+        out(JSON.stringify(await erasePersonForClientName(rt, opts.client, idNumber, cliActor())));
+      }),
+    );
+
+  const audit = program.command('audit').description('the access and change audit trail');
+  audit
+    .command('list')
+    .option('--flow <id>', 'only events about this flow')
+    .option('--since <duration>', 'only events of the last 7d, 12h, …', duration)
+    .option('--limit <n>', 'at most this many, newest first (default 100)', positive)
+    .description('list audit events, newest first')
+    .action((opts: { flow?: string; since?: number; limit?: number }) =>
+      withRuntime(async (rt) => {
+        const { entries } = await listAudit(rt, {
+          ...(opts.flow ? { flowId: opts.flow } : {}),
+          ...(opts.since !== undefined ? { since: rt.now() - opts.since } : {}),
+          limit: opts.limit ?? 100,
+        });
+        kit.table(
+          entries.map((e) => ({
+            seq: String(e.seq),
+            at: kit.iso(e.at),
+            actor: `${e.actorKind}:${e.actor}`,
+            action: e.action,
+            client: e.clientId ?? '-',
+            flow: e.flowId ?? '-',
+            person: e.personId ?? '-',
+            target: e.target ?? '-',
+            reason: e.reason ?? '-',
+            requestId: e.requestId ?? '-',
+            detail: e.detail === null ? '-' : JSON.stringify(e.detail),
+          })),
+        );
+      }),
+    );
+  audit
+    .command('verify')
+    .description('check the HMAC chain of the whole trail; exits 1 naming the first broken row')
+    .action(() =>
+      withRuntime(async (rt) => {
+        const v = await verifyAudit(rt);
+        if (v.intact) {
+          out(
+            `audit trail intact: ${v.rows} rows checked, last seq ${v.lastSeq}, head digest ${v.headDigest || '-'}`,
+          );
+          return;
+        }
+        process.stderr.write(
+          `audit trail broken at row ${v.brokenSeq}: ${v.problem} (${v.rows} rows intact before it)\n`,
+        );
+        process.exitCode = 1;
+      }),
+    );
+}
