@@ -12,18 +12,20 @@ export interface CliRun {
 let seq = 0;
 
 /**
- * Runs `node bin/etc-esign ...args` to completion with only the given environment (plus PATH).
+ * Runs `node bin/etc-esign ...args` to completion with only the given environment (plus PATH),
+ * with `input` on stdin when given.
  * JSON log lines go to the suite's log dir for the log scan: those on stderr, where commands log,
  * and for `serve`, which logs to stdout, those on stdout. Other commands' stdout (`client create`
  * and `token create` print a secret once, by design) is returned and never written to disk.
  */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [path.join(ROOT, 'bin/etc-esign'), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    proc.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => {
