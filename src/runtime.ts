@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import type { KeyRing } from './crypto/keys.js';
+import { KeyError, type KeyRing, readKeyRing } from './crypto/keys.js';
 import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -12,9 +12,10 @@ import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
 import { sealLegacyFlows } from './services/flows/links.js';
 import { openKeyRing } from './services/keys.js';
+import { getActiveKeyId } from './services/lifecycle/key-registry.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
-import { migrateToLatest, openStore } from './store/db.js';
+import { migrateToLatest, openStore, type Store } from './store/db.js';
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -44,6 +45,8 @@ export async function createRuntime(
     if (opts.migrate !== false) await migrateToLatest(store.db);
     keys = await openKeyRing(config, store, now());
     cipher = new PiiCipher(keys);
+    if (config.keys === null) cipher.reloadKeys = () => readKeyRing(config);
+    await useActiveKey(store, cipher);
     const sealed = await sealLegacyFlows({ store, cipher });
     if (sealed > 0) logger.info({ sealed }, 'sealed the links of flows written before migration 003');
   } catch (err) {
@@ -99,4 +102,17 @@ export async function createRuntime(
       await store.close();
     },
   };
+}
+
+/**
+ * After a rotation the database names the key all processes encrypt with; a process that does not
+ * hold it must not start (it could not read what the others write).
+ */
+async function useActiveKey(store: Store, cipher: PiiCipher): Promise<void> {
+  const active = await getActiveKeyId(store.db);
+  if (active && !cipher.setActive(active)) {
+    throw new KeyError(
+      `encryption key "${active}" is the active key of this database but is not in ENCRYPTION_KEYS (or keys.json): add it and start again`,
+    );
+  }
 }
