@@ -119,7 +119,7 @@ async function reencryptBatch(deps: Deps, table: EncryptedTable, active: string)
   if (!(await lifecycleStore.swapState(db, cursorName(table), stored, last, now)))
     return { moved: 0, done: false };
   const prefix = `${active}.`;
-  let moved = 0;
+  const changes: { row: reencryptStore.EncryptedRow; after: Record<string, string | null> }[] = [];
   for (const row of rows) {
     const after: Record<string, string | null> = {};
     let stale = false;
@@ -129,7 +129,14 @@ async function reencryptBatch(deps: Deps, table: EncryptedTable, active: string)
       if (moving) stale = true;
       after[col] = moving ? deps.cipher.encrypt(deps.cipher.decrypt(value)) : value;
     }
-    if (stale && (await reencryptStore.replaceEncrypted(db, table, row, after))) moved++;
+    if (stale) changes.push({ row, after });
+  }
+  // One commit per batch (not per row): encryption happens before, so the transaction is short.
+  let moved = 0;
+  if (changes.length > 0) {
+    await db.transaction().execute(async (trx) => {
+      for (const c of changes) if (await reencryptStore.replaceEncrypted(trx, table, c.row, c.after)) moved++;
+    });
   }
   return { moved, done: false };
 }
