@@ -13,7 +13,7 @@ export const AUDIT_ACTIONS = [
   // Personal data lifecycle.
   'person.erase',
   'retention.run',
-  'auditStore.prune',
+  'audit.prune',
   'keys.rotate',
   'keys.reencrypt',
   'keys.retire',
@@ -319,7 +319,7 @@ export async function pruneAudit(deps: AuditDeps, before: number, actor: AuditAc
     pruned += n;
     if (n < PRUNE_BATCH) break;
   }
-  if (pruned > 0) await recordAudit(deps, { actor, action: 'auditStore.prune', detail: { pruned } });
+  if (pruned > 0) await recordAudit(deps, { actor, action: 'audit.prune', detail: { pruned } });
   return pruned;
 }
 
