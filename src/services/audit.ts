@@ -286,7 +286,7 @@ const PRUNE_BATCH = 500;
 /**
  * Deletes events older than `before` from the bottom of the trail, a batch per short transaction.
  * The head's base moves to the newest deleted row, so the rest still verifies. A pruned row is
- * checked first: evidence of tampering is never deleted quietly. Records one `auditStore.prune` event.
+ * checked first: evidence of tampering is never deleted quietly. Records one `audit.prune` event.
  */
 export async function pruneAudit(deps: AuditDeps, before: number, actor: AuditActor): Promise<number> {
   let pruned = 0;
