@@ -2,8 +2,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { addConsoleCommands } from './cli-console.js';
 import { addLifecycleCommands, cliActor } from './cli-lifecycle.js';
 import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
+import { KeyError } from './crypto/keys.js';
 import { AppError } from './errors.js';
-import { runFakeEsignCommand } from './fake-esign/cli-entry.js';
+import { completeFakeFlow, runFakeEsignCommand } from './fake-esign/cli-entry.js';
 import { createLogger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import {
@@ -64,7 +65,9 @@ export function buildCli(): Command {
       const logger = createLogger(config.logLevel);
       // Loaded here, not at the top: the HTTP stack would slow every other command's start.
       const { startServer } = await import('./server.js');
-      const server = await startServer(config, logger, out);
+      // The first-start token goes to stderr, beside the log stream (stdout), never into it: log
+      // shipping must not carry a live token.
+      const server = await startServer(config, logger, (line) => process.stderr.write(`${line}\n`));
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         const force = setTimeout(() => {
@@ -215,7 +218,7 @@ export function buildCli(): Command {
           (await listDeliveries(rt, opts)).map((d) => ({
             id: d.id,
             client: d.client,
-            flow: d.flowId,
+            flow: d.flowId ?? '-',
             type: d.type,
             status: d.status,
             attempts: String(d.attempts),
@@ -254,6 +257,7 @@ export function buildCli(): Command {
       }),
     );
 
+  addLifecycleCommands(program, { withRuntime, out, table, iso });
   addConsoleCommands(program, {
     withRuntime,
     out,
@@ -261,9 +265,8 @@ export function buildCli(): Command {
     table,
     iso,
   });
-  addLifecycleCommands(program, { withRuntime, out, table, iso });
 
-  program
+  const fakeEsign = program
     .command('fake-esign')
     .description('run a fake e签宝 upstream on loopback for local development')
     .option('--port <n>', 'port (0 = any free port)', '0')
@@ -280,18 +283,46 @@ export function buildCli(): Command {
         appId: opts.appId ?? defaults.appId,
         appSecret: opts.appSecret ?? defaults.appSecret,
         latencyMs: Number(opts.latencyMs),
+        // The base URL alone goes to stdout for scripts; the call log goes to stderr.
+        logger: createLogger(process.env.LOG_LEVEL || 'info', process.stderr),
       });
+    });
+  fakeEsign
+    .command('complete <providerFlowId>')
+    .description('finish a fake e签宝 flow as the person would (sends the signed callback)')
+    .option('--fail <reason>', 'fail the check with this reason instead of passing it')
+    .requiredOption('--fake-url <url>', 'base URL of the running fake e签宝')
+    .action(async (providerFlowId: string, opts: { fail?: string; fakeUrl: string }) => {
+      try {
+        const r = await completeFakeFlow(
+          opts.fakeUrl,
+          providerFlowId,
+          opts.fail === undefined ? {} : { failReason: opts.fail },
+        );
+        out(`${r.flowId} ${r.status} (callback answered ${r.callbackStatus ?? 'not sent'})`);
+      } catch (err) {
+        // The fake's refusal is the whole story; a stack trace would bury it.
+        process.stderr.write(`error: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
     });
 
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything this process creates (data directory, database, key file, SQLite's -wal/-shm) is
+  // for this user only, whatever the shell's umask.
+  process.umask(0o077);
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof KeyError) {
+      process.stderr.write(`key error: ${err.message}\n`);
       process.exit(2);
     }
     if (err instanceof AppError) {

@@ -16,6 +16,9 @@ export interface EsignConfig {
   maxConnections: number;
   /** How far a callback's timestamp may be from our clock. */
   callbackWindowMs: number;
+  /** Circuit breaker: consecutive failures that open it, and how long it stays open before a probe. */
+  circuitFailures: number;
+  circuitOpenMs: number;
 }
 
 /**
@@ -27,7 +30,17 @@ export interface Config {
   host: string;
   publicBaseUrl: string;
   dataDir: string;
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize: number };
+  database:
+    | { kind: 'sqlite'; file: string }
+    | {
+        kind: 'postgres';
+        url: string;
+        poolSize: number;
+        /** Getting a pooled connection (or opening one) fails after this: requests fail fast while the server is away. */
+        connectTimeoutMs: number;
+        /** A query without an answer after this fails (a hung or partitioned server). */
+        queryTimeoutMs: number;
+      };
   redisUrl: string | null;
   provider: 'sandbox' | 'esign';
   esign: EsignConfig | null;
@@ -41,10 +54,29 @@ export interface Config {
   rateLimits: {
     /** Requests per second per token. */
     perToken: number;
-    /** New face flows per person per 24 hours (reused links and verified answers do not count). */
+    /**
+     * New face flows per client and person per 24 hours (reused links and verified answers do not
+     * count): per client, because the spend it protects is the client's.
+     */
     newFlowsPerPerson: number;
+    /** New face flows per person per 24 hours over all clients together, against abuse; 0 = off. */
+    newFlowsPerPersonAllClients: number;
     /** Short-link opens per IP per minute. */
     shortLinkPerIp: number;
+  };
+  /** Socket limits of the HTTP listener (see `loadConfig` for why the defaults are what they are). */
+  http: {
+    /** The whole request (headers and body) must arrive within this; stalled senders are cut off. */
+    requestTimeoutMs: number;
+    /** The headers must arrive within this (answered 408 otherwise). */
+    headersTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (longer than any request takes to answer). */
+    idleTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Open sockets in all (keep it below the process's file-descriptor limit). */
+    maxConnections: number;
+    /** Open sockets per peer address; 0 = no cap. Not applied behind a trusted proxy (every peer is the proxy). */
+    maxConnectionsPerIp: number;
   };
   /** Fastify `trustProxy`: false, true, a hop count, or a comma-separated list of proxy addresses. */
   trustProxy: boolean | number | string;
@@ -58,8 +90,6 @@ export interface Config {
     /** How long a rotated-out webhook secret still signs alongside the new one. */
     secretGraceMs: number;
   };
-  /** Operator console: session lifetime, and the optional second listener it moves to. */
-  console: { sessionHours: number; adminPort: number | null; adminHost: string; secureCookie: boolean };
   lifecycle: {
     /** Personal fields of flows final longer than this are erased (0: at the next run). */
     retentionDays: number;
@@ -70,6 +100,8 @@ export interface Config {
     /** How often a serving process checks for a rotated key and re-encrypts a share of old values. */
     keyRefreshMs: number;
   };
+  /** Operator console: session lifetime, and the optional second listener it moves to. */
+  console: { sessionHours: number; adminPort: number | null; adminHost: string; secureCookie: boolean };
 }
 
 export class ConfigError extends Error {
@@ -126,7 +158,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dbUrl = env.DATABASE_URL;
   if (dbUrl) {
     if (/^postgres(ql)?:\/\//.test(dbUrl)) {
-      database = { kind: 'postgres', url: dbUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500) };
+      database = {
+        kind: 'postgres',
+        url: dbUrl,
+        poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
+        connectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
+        queryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 15_000, 100, 3_600_000),
+      };
     } else if (dbUrl.startsWith('sqlite:')) {
       const file = dbUrl.slice('sqlite:'.length).replace(/^\/\//, '');
       if (!file) problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/db.sqlite');
@@ -153,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
       maxConnections: int('ESIGN_MAX_CONNECTIONS', 512, 1, 10_000),
       callbackWindowMs: int('ESIGN_CALLBACK_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
+      circuitFailures: int('ESIGN_CIRCUIT_FAILURES', 5, 1, 1000),
+      circuitOpenMs: int('ESIGN_CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     };
   }
 
@@ -165,8 +205,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rateLimits = {
     perToken: int('RATE_LIMIT_PER_TOKEN', 50, 1, 1_000_000),
     newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 5, 1, 1_000_000),
+    newFlowsPerPersonAllClients: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON_ALL_CLIENTS', 0, 0, 1_000_000),
     shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 60, 1, 1_000_000),
   };
+  // A phone on a poor 3G link (~100 kbit/s, 1–2 s round trips) sends our largest request (16 KiB
+  // body) in 2–4 s: 30 s for a whole request and 15 s for its headers leave it a wide margin while
+  // a stalled sender holds a socket for at most that long. The idle timeout must outlast the
+  // slowest answer we give (an upstream call with its wait budget, ~25 s) and the keep-alive
+  // timeout, which stays Fastify's 72 s: longer than the 60 s idle timeout of common load
+  // balancers, so they close idle connections first and never send into one we are closing.
+  const http = {
+    requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    headersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000),
+    idleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 90_000, 100, 3_600_000),
+    keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    maxConnections: int('HTTP_MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    maxConnectionsPerIp: int('HTTP_MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+  };
+  if (http.headersTimeoutMs > http.requestTimeoutMs)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   const trustRaw = env.TRUST_PROXY ?? '';
   const trustProxy: boolean | number | string =
     trustRaw === '' || trustRaw === 'false'
@@ -195,6 +252,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretGraceMs: int('WEBHOOK_SECRET_GRACE_HOURS', 24, 0, 24 * 90) * 3_600_000,
   };
 
+  const lifecycle = {
+    retentionDays: int('RETENTION_DAYS', 90, 0, 36_500),
+    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1095, 1, 36_500),
+    intervalMs: int('RETENTION_INTERVAL_MS', 3_600_000, 100, 86_400_000),
+    keyRefreshMs: int('KEY_REFRESH_INTERVAL_MS', 10_000, 100, 3_600_000),
+  };
   const adminPort = env.ADMIN_PORT ? int('ADMIN_PORT', 0, 0, 65535) : null;
   if (adminPort !== null && adminPort !== 0 && adminPort === port)
     problems.push('ADMIN_PORT must differ from PORT');
@@ -203,12 +266,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPort,
     adminHost: env.ADMIN_HOST || '127.0.0.1',
     secureCookie: publicBaseUrl.startsWith('https:'),
-  };
-  const lifecycle = {
-    retentionDays: int('RETENTION_DAYS', 90, 0, 36_500),
-    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1095, 1, 36_500),
-    intervalMs: int('RETENTION_INTERVAL_MS', 3_600_000, 100, 86_400_000),
-    keyRefreshMs: int('KEY_REFRESH_INTERVAL_MS', 10_000, 100, 3_600_000),
   };
 
   let keys: Config['keys'] = null;
@@ -246,11 +303,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keys,
     shutdownTimeoutMs,
     rateLimits,
+    http,
     trustProxy,
     reconcileIntervalMs,
     notify,
-    console: consoleConfig,
     lifecycle,
+    console: consoleConfig,
   };
 }
 

@@ -1,7 +1,8 @@
 import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
-import { reencrypt } from './services/lifecycle/keys.js';
+import { forgetExpiredIdempotencyKeys } from './services/idempotency.js';
+import { reencrypt } from './services/lifecycle/key-rotation.js';
 import { runRetention } from './services/lifecycle/retention.js';
 import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';
 import { Wakeup } from './services/wakeup.js';
@@ -50,6 +51,7 @@ export function startJobs(runtime: Runtime): () => Promise<void> {
     loop('expiry', config.sweepIntervalMs, new Wakeup(), async () => {
       const n = await expireDueFlows(runtime, stop.signal);
       if (n > 0) logger.info({ expired: n }, 'expired pending flows');
+      await forgetExpiredIdempotencyKeys(runtime);
       return undefined;
     }),
     loop('reconcile', config.reconcileIntervalMs, new Wakeup(), async () => {

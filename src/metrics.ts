@@ -32,6 +32,11 @@ export function createMetrics() {
       help: 'e签宝 answered 30503107: the prepaid face-authentication balance is exhausted',
       registers: [registry],
     }),
+    upstreamCircuit: new Gauge({
+      name: 'etc_esign_upstream_circuit_state',
+      help: 'e签宝 circuit breaker of this process: 0 closed, 1 half-open (probing), 2 open (not calling)',
+      registers: [registry],
+    }),
     webhookDeliveries: new Counter({
       name: 'etc_esign_webhook_deliveries_total',
       help: 'Notification attempts to clients by outcome (delivered, retrying, dead, disabled)',

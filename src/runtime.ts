@@ -1,9 +1,9 @@
 import type { Config } from './config.js';
-import { ConfigError } from './config.js';
-import { loadKeyRing } from './crypto/keys.js';
+import { KeyError, type KeyRing, readKeyRing } from './crypto/keys.js';
 import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { CircuitBreakerProvider, type CircuitState } from './providers/circuit-breaker.js';
 import { EsignProvider } from './providers/esign/esign-provider.js';
 import { measuredProvider } from './providers/measured.js';
 import type { FaceProvider, SandboxControl } from './providers/provider.js';
@@ -12,10 +12,14 @@ import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
 import { EventStats } from './services/event-stats.js';
+import { sealLegacyFlows } from './services/flows/links.js';
+import { openKeyRing } from './services/keys.js';
 import { getActiveKeyId } from './services/lifecycle/key-registry.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
 import { migrateToLatest, openStore, type Store } from './store/db.js';
+
+const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /** How often counted events reach the hourly statistics. */
 const EVENT_STATS_FLUSH_MS = 5000;
@@ -37,15 +41,19 @@ export async function createRuntime(
   logger: Logger,
   opts: RuntimeOptions = {},
 ): Promise<Runtime> {
-  const keys = loadKeyRing(config);
-  const cipher = new PiiCipher(keys);
-  if (config.keys === null) cipher.reloadKeys = () => loadKeyRing(config);
   const metrics = createMetrics();
   const now = opts.now ?? (() => Date.now());
   const store = openStore(config.database, logger);
+  let keys: KeyRing;
+  let cipher: PiiCipher;
   try {
     if (opts.migrate !== false) await migrateToLatest(store.db);
+    keys = await openKeyRing(config, store, now());
+    cipher = new PiiCipher(keys);
+    if (config.keys === null) cipher.reloadKeys = () => readKeyRing(config);
     await useActiveKey(store, cipher);
+    const sealed = await sealLegacyFlows({ store, cipher });
+    if (sealed > 0) logger.info({ sealed }, 'sealed the links of flows written before migration 003');
   } catch (err) {
     await store.close();
     throw err;
@@ -53,10 +61,22 @@ export async function createRuntime(
   let provider: FaceProvider;
   let sandbox: SandboxControl | null = null;
   if (config.provider === 'esign' && config.esign) {
-    provider = new EsignProvider(config.esign, {
-      logger,
-      onBalanceExhausted: () => metrics.balanceExhausted.inc(),
-    });
+    const circuitLog = logger.child({ component: 'esign-circuit' });
+    provider = new CircuitBreakerProvider(
+      new EsignProvider(config.esign, {
+        logger,
+        onBalanceExhausted: () => metrics.balanceExhausted.inc(),
+      }),
+      {
+        failureThreshold: config.esign.circuitFailures,
+        openMs: config.esign.circuitOpenMs,
+        now,
+        onStateChange: (state) => {
+          metrics.upstreamCircuit.set(CIRCUIT_GAUGE[state]);
+          circuitLog[state === 'open' ? 'error' : 'warn']({ state }, `e签宝 circuit ${state}`);
+        },
+      },
+    );
   } else {
     const sandboxProvider = new SandboxProvider({
       publicBaseUrl: config.publicBaseUrl,
@@ -101,8 +121,8 @@ export async function createRuntime(
 async function useActiveKey(store: Store, cipher: PiiCipher): Promise<void> {
   const active = await getActiveKeyId(store.db);
   if (active && !cipher.setActive(active)) {
-    throw new ConfigError([
+    throw new KeyError(
       `encryption key "${active}" is the active key of this database but is not in ENCRYPTION_KEYS (or keys.json): add it and start again`,
-    ]);
+    );
   }
 }

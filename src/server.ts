@@ -22,7 +22,10 @@ export async function startServer(
   const { adminPort, adminHost } = config.console;
   const app = await buildApp(runtime, adminPort === null ? 'all' : 'public');
   const admin = adminPort === null ? null : await buildApp(runtime, 'admin');
-  if (config.provider === 'sandbox') {
+  // A plain-http e签宝 can only be the local fake: bootstrapping a client there is as safe as in
+  // sandbox mode, and keeps the local e签宝 tour short.
+  const localEsign = config.esign?.baseUrl.startsWith('http://') === true;
+  if (config.provider === 'sandbox' || localEsign) {
     const token = await ensureDefaultClient(runtime);
     if (token) printBootstrap(out, config, token);
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -16,37 +16,122 @@ interface KeyFile {
 }
 
 export const KEY_FILE_NAME = 'keys.json';
+export const KEY_BYTES = 32;
+const KEY_ID = /^[A-Za-z0-9_-]{1,16}$/;
 
 /**
- * Keys from the environment when given (production), else from `DATA_DIR/keys.json`, created with
- * mode 0600 on first start so the embedded default needs no setup.
+ * A key problem the operator has to fix before the process may run (exit 2): a wrong, missing or
+ * malformed key would otherwise fork the data (new rows under keys the old ones do not match).
+ * The message is one line that says which key and what to do.
  */
-export function loadKeyRing(config: Pick<Config, 'keys' | 'dataDir'>): KeyRing {
-  if (config.keys) return config.keys;
-  const file = path.join(config.dataDir, KEY_FILE_NAME);
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  if (!fs.existsSync(file)) {
-    const fresh: KeyFile = {
-      activeKeyId: 'k1',
-      encryptionKeys: { k1: randomBytes(32).toString('base64') },
-      blindIndexKey: randomBytes(32).toString('base64'),
-    };
-    try {
-      fs.writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      // Another process created it first; fall through and read theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyError';
   }
-  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as KeyFile;
-  const active = parsed.encryptionKeys[parsed.activeKeyId];
-  if (!active) throw new Error(`${file}: activeKeyId ${parsed.activeKeyId} has no key`);
-  const others = Object.entries(parsed.encryptionKeys).filter(([id]) => id !== parsed.activeKeyId);
-  return {
-    encryption: [[parsed.activeKeyId, active] as const, ...others].map(([id, b64]) => ({
+}
+
+/**
+ * Keys from the environment when given (production), else from `DATA_DIR/keys.json` when it
+ * exists; null when neither (the caller decides whether a new key file may be made).
+ */
+export function readKeyRing(config: Pick<Config, 'keys' | 'dataDir'>): KeyRing | null {
+  if (config.keys) {
+    validateKeyRing(config.keys, 'ENCRYPTION_KEYS/BLIND_INDEX_KEY');
+    return config.keys;
+  }
+  const file = keyFilePath(config.dataDir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new KeyError(
+      `${file} cannot be read (${(err as NodeJS.ErrnoException).code}): check its owner and mode`,
+    );
+  }
+  return parseKeyFile(file, text);
+}
+
+/** Makes a new `DATA_DIR/keys.json` (mode 0600) with fresh keys; if another process just did, reads theirs. */
+export function createKeyFile(dataDir: string): KeyRing {
+  const file = keyFilePath(dataDir);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const fresh: KeyFile = {
+    activeKeyId: 'k1',
+    encryptionKeys: { k1: randomBytes(KEY_BYTES).toString('base64') },
+    blindIndexKey: randomBytes(KEY_BYTES).toString('base64'),
+  };
+  try {
+    fs.writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return parseKeyFile(file, fs.readFileSync(file, 'utf8'));
+}
+
+export function keyFilePath(dataDir: string): string {
+  return path.join(dataDir, KEY_FILE_NAME);
+}
+
+/**
+ * A key's check value: an HMAC under the key of a fixed text. Equal for the same key, different
+ * for any other, and it reveals nothing that helps recover the key.
+ */
+export function keyCheckValue(key: Buffer): string {
+  return createHmac('sha256', key).update('etc-esign key check v1').digest('hex');
+}
+
+function parseKeyFile(file: string, text: string): KeyRing {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new KeyError(`${file} is not valid JSON: restore it from your backup`);
+  }
+  const f = parsed as Partial<KeyFile> | null;
+  if (
+    typeof f !== 'object' ||
+    f === null ||
+    typeof f.activeKeyId !== 'string' ||
+    typeof f.encryptionKeys !== 'object' ||
+    f.encryptionKeys === null ||
+    Object.values(f.encryptionKeys).some((v) => typeof v !== 'string') ||
+    typeof f.blindIndexKey !== 'string'
+  ) {
+    throw new KeyError(
+      `${file} must hold activeKeyId, encryptionKeys {id: base64 key} and blindIndexKey: restore it from your backup`,
+    );
+  }
+  const active = f.encryptionKeys[f.activeKeyId];
+  if (active === undefined) throw new KeyError(`${file}: activeKeyId ${f.activeKeyId} has no key`);
+  const others = Object.entries(f.encryptionKeys).filter(([id]) => id !== f.activeKeyId);
+  const ring: KeyRing = {
+    encryption: [[f.activeKeyId, active] as const, ...others].map(([id, b64]) => ({
       id,
       key: Buffer.from(b64, 'base64'),
     })),
-    blindIndex: Buffer.from(parsed.blindIndexKey, 'base64'),
+    blindIndex: Buffer.from(f.blindIndexKey, 'base64'),
   };
+  validateKeyRing(ring, file);
+  return ring;
+}
+
+/** 32-byte keys under distinct, well-formed ids, and a 32-byte blind-index key. */
+export function validateKeyRing(ring: KeyRing, source: string): void {
+  if (ring.encryption.length === 0) throw new KeyError(`${source}: no encryption key`);
+  const seen = new Set<string>();
+  for (const { id, key } of ring.encryption) {
+    if (!KEY_ID.test(id)) throw new KeyError(`${source}: key id "${id}" must be 1–16 of A-Z a-z 0-9 _ -`);
+    if (seen.has(id)) throw new KeyError(`${source}: key id "${id}" appears twice`);
+    seen.add(id);
+    if (key.length !== KEY_BYTES)
+      throw new KeyError(
+        `${source}: encryption key "${id}" has ${key.length} bytes, needs ${KEY_BYTES} (base64)`,
+      );
+  }
+  if (ring.blindIndex.length !== KEY_BYTES)
+    throw new KeyError(
+      `${source}: the blind-index key has ${ring.blindIndex.length} bytes, needs ${KEY_BYTES} (base64)`,
+    );
 }

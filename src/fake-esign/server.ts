@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { request as undiciRequest } from 'undici';
 import { ESIGN_FACE_MODES } from '../config.js';
+import { facePage, finishedPage } from './face-page.js';
 
 export type FakeEndpoint = 'createAccount' | 'getAccount' | 'face' | 'faceStatus' | 'detail';
 
@@ -48,7 +49,9 @@ export interface FakeFlow {
   contextId: string | null;
   notifyUrl: string | null;
   callbackUrl: string | null;
+  /** The fake's own face page (`/identity/face/<token>`), where a person passes or fails. */
   originalUrl: string;
+  pageToken: string;
   authUrl: string;
   expire: number;
   status: FakeFlowStatus;
@@ -203,6 +206,8 @@ export class FakeEsign {
   private readonly accountsByThirdId = new Map<string, FakeAccount>();
   private readonly accountsById = new Map<string, FakeAccount>();
   private readonly flowsById = new Map<string, FakeFlow>();
+  private readonly flowIdsByPageToken = new Map<string, string>();
+  private readonly originalUrlsByShortCode = new Map<string, string>();
   private readonly verifiedAccounts = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: http.Server;
@@ -370,6 +375,7 @@ export class FakeEsign {
     const method = req.method ?? '';
     const target = req.url ?? '/';
     const url = new URL(target, 'http://fake.invalid');
+    if (this.servePage(method, url, body, res)) return;
     const rejection = this.gatewayCheck(req, method, target, body);
     this.requests.push({
       method,
@@ -377,11 +383,8 @@ export class FakeEsign {
       verified: rejection === null,
       rejection: rejection?.reason ?? null,
     });
-    this.opts.logger?.info(
-      { method, path: url.pathname, verified: rejection === null, rejection: rejection?.reason },
-      'fake esign request',
-    );
     const reply = (answer: Envelope) => {
+      this.logCall(method, url.pathname, answer, rejection?.reason);
       if (this.latencyMs > 0) this.later(this.latencyMs, () => this.send(res, answer));
       else this.send(res, answer);
     };
@@ -442,6 +445,154 @@ export class FakeEsign {
       case 'patch':
         reply(normal(scripted.data));
         return;
+    }
+  }
+
+  /** One info line per call: method, path, HTTP status and e签宝 result code. */
+  private logCall(method: string, path: string, answer: Envelope, rejection?: string): void {
+    if (!this.opts.logger) return;
+    let code: unknown = null;
+    if (answer.contentType.startsWith('application/json')) {
+      try {
+        code = (JSON.parse(answer.body) as { code?: unknown }).code ?? null;
+      } catch {
+        code = null;
+      }
+    }
+    this.opts.logger.info(
+      { method, path, status: answer.status, code, ...(rejection ? { rejection } : {}) },
+      'fake esign call',
+    );
+  }
+
+  /**
+   * What a person's browser and the `fake-esign complete` command reach: the face page, its form,
+   * the short link and the completion hook. None of these go through e签宝's API gateway check.
+   * Returns false for everything else.
+   */
+  private servePage(method: string, url: URL, body: Buffer, res: http.ServerResponse): boolean {
+    const path = url.pathname;
+    const respond = (answer: Envelope, headers: Record<string, string> = {}) => {
+      this.logCall(method, path, answer);
+      if (res.destroyed) return;
+      res.writeHead(answer.status, { 'Content-Type': answer.contentType, ...headers });
+      res.end(answer.body);
+    };
+    const html = (status: number, page: string): Envelope => ({
+      status,
+      body: page,
+      contentType: 'text/html; charset=utf-8',
+    });
+    const redirect = (status: number, location: string) =>
+      respond({ status, body: '', contentType: 'text/plain; charset=utf-8' }, { Location: location });
+
+    if (path === '/favicon.ico') {
+      respond({ status: 204, body: '', contentType: 'image/x-icon' });
+      return true;
+    }
+    const short = /^\/t\/([\w-]+)$/.exec(path);
+    if (short && method === 'GET') {
+      const target = this.originalUrlsByShortCode.get(short[1] ?? '');
+      if (target) redirect(302, target);
+      else respond(html(404, finishedPage(false)));
+      return true;
+    }
+
+    const page = /^\/identity\/face\/([\w-]+)$/.exec(path);
+    if (page && (method === 'GET' || method === 'POST')) {
+      const flow = this.flowsById.get(this.flowIdsByPageToken.get(page[1] ?? '') ?? '');
+      if (!flow) {
+        respond(html(404, finishedPage(false)));
+        return true;
+      }
+      const finished = flow.status === 'SUCCESS' || flow.status === 'FAIL';
+      if (method === 'GET') {
+        if (finished) {
+          if (flow.callbackUrl) redirect(302, flow.callbackUrl);
+          else respond(html(200, finishedPage(flow.status === 'SUCCESS')));
+          return true;
+        }
+        this.openFlow(flow.flowId);
+        const account = this.accountsById.get(flow.accountId);
+        // e签宝 probes the notify URL with a GET when the page opens; the gateway answers 200.
+        void this.probeNotifyUrl(flow).finally(() =>
+          respond(
+            html(
+              200,
+              facePage({ name: account?.name ?? null, idNumber: account?.idNumber ?? null, action: path }),
+            ),
+          ),
+        );
+        return true;
+      }
+      const result = new URLSearchParams(body.toString('utf8')).get('result');
+      if (result !== 'pass' && result !== 'fail') {
+        respond(html(400, finishedPage(false)));
+        return true;
+      }
+      const after = () => {
+        if (flow.callbackUrl) redirect(303, flow.callbackUrl);
+        else respond(html(200, finishedPage(flow.status === 'SUCCESS')));
+      };
+      if (finished) after();
+      else
+        void this.finish(flow.flowId, result === 'pass' ? { success: true } : { success: false }).then(after);
+      return true;
+    }
+
+    const hook = /^\/fake\/flows\/([^/]+)\/complete$/.exec(path);
+    if (hook && method === 'POST') {
+      const id = decodeURIComponent(hook[1] ?? '');
+      // The gateway's own flow id (e签宝's contextId) also names the flow, so a script that only
+      // knows what the gateway answered can finish it.
+      const flow =
+        this.flowsById.get(id) ?? [...this.flowsById.values()].find((f) => f.contextId === id && id !== '');
+      let input: unknown = null;
+      try {
+        input = JSON.parse(body.toString('utf8') || '{}');
+      } catch {
+        input = null;
+      }
+      if (!flow) respond(envelope(30500004, '认证流程不存在', null, 404));
+      else if (!isObject(input)) respond(invalidParam('请求体必须是 JSON 对象'));
+      else if (flow.status === 'SUCCESS' || flow.status === 'FAIL')
+        respond(envelope(30500005, '认证流程已结束', { flowId: flow.flowId, status: flow.status }, 409));
+      else {
+        const failReason = typeof input.failReason === 'string' ? input.failReason : undefined;
+        void this.finish(
+          flow.flowId,
+          input.success === false ? { success: false, failReason } : { success: true },
+        ).then((callbackStatus) => respond(ok({ flowId: flow.flowId, status: flow.status, callbackStatus })));
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Completes a flow and sends its signed callback; the callback's HTTP status, or null if none went out. */
+  private async finish(
+    flowId: string,
+    result: { success: boolean; failReason?: string },
+  ): Promise<number | null> {
+    this.completeFlow(flowId, result);
+    if (!this.flow(flowId).notifyUrl) return null;
+    try {
+      const status = await this.sendCallback(flowId);
+      this.opts.logger?.info({ flowId, status }, 'fake esign sent result callback');
+      return status;
+    } catch (err) {
+      this.opts.logger?.warn({ flowId, err: (err as Error).message }, 'fake esign callback failed');
+      return null;
+    }
+  }
+
+  private async probeNotifyUrl(flow: FakeFlow): Promise<void> {
+    if (!flow.notifyUrl) return;
+    try {
+      const res = await undiciRequest(flow.notifyUrl, { method: 'GET', signal: AbortSignal.timeout(2000) });
+      await res.body.dump();
+    } catch {
+      // A probe nobody answers changes nothing, as with e签宝.
     }
   }
 
@@ -602,6 +753,8 @@ export class FakeEsign {
     while (flowId === '' || this.flowsById.has(flowId)) {
       flowId = `3${String(randomInt(1e9)).padStart(9, '0')}${String(randomInt(1e9)).padStart(9, '0')}`;
     }
+    const pageToken = randomBytes(18).toString('base64url');
+    const shortCode = randomBytes(6).toString('base64url');
     const flow: FakeFlow = {
       flowId,
       accountId,
@@ -610,13 +763,16 @@ export class FakeEsign {
       contextId: typeof contextId === 'string' ? contextId : null,
       notifyUrl: typeof notifyUrl === 'string' ? notifyUrl : null,
       callbackUrl: typeof callbackUrl === 'string' ? callbackUrl : null,
-      originalUrl: `https://smlh5.esign.cn/identity/face/${randomBytes(18).toString('base64url')}`,
-      authUrl: `https://smlt.esign.cn/${randomBytes(6).toString('base64url')}`,
+      originalUrl: `${this.baseUrl}/identity/face/${pageToken}`,
+      pageToken,
+      authUrl: `${this.baseUrl}/t/${shortCode}`,
       expire: Date.now() + FLOW_LIFETIME_MS,
       status: 'INIT',
       failReason: null,
     };
     this.flowsById.set(flowId, flow);
+    this.flowIdsByPageToken.set(pageToken, flowId);
+    this.originalUrlsByShortCode.set(shortCode, flow.originalUrl);
     return ok({ flowId, authUrl: flow.authUrl, originalUrl: flow.originalUrl, expire: flow.expire });
   }
 

@@ -1,25 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { Type } from 'typebox';
 import { AppError, ERROR_KINDS, type ErrorKind, type FieldError } from '../errors.js';
-
-/** The response envelope, as a schema (for the OpenAPI document) and as a builder. */
-export const Envelope = <T extends TSchema>(data: T) =>
-  Type.Object({
-    requestId: Type.String({ format: 'uuid' }),
-    responseCode: Type.String({ examples: ['000'] }),
-    responseMsg: Type.String({ examples: ['成功'] }),
-    data,
-  });
+import { storeFault } from '../services/store-faults.js';
 
 export const FieldErrorSchema = Type.Object({
   field: Type.String(),
   code: Type.String(),
   message: Type.String(),
 });
-
-export const ErrorEnvelope = Envelope(
-  Type.Union([Type.Null(), Type.Object({ errors: Type.Array(FieldErrorSchema) })]),
-);
 
 export function ok<T>(request: FastifyRequest, data: T) {
   return { requestId: request.id, responseCode: '000', responseMsg: '成功', data };
@@ -41,6 +29,8 @@ const bodyError = (code: string, message: string): FieldError => ({ field: 'body
 /** Fastify's own errors (body parsing, schema validation) in the closed list of error kinds. */
 export function toAppError(err: FastifyError): AppError {
   if (err instanceof AppError) return err;
+  const fault = storeFault(err);
+  if (fault) return fault;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('too_large', { userMessage: '请求体不能超过16KB' });
@@ -59,6 +49,9 @@ export function toAppError(err: FastifyError): AppError {
   if (status === 400 && err instanceof SyntaxError) {
     return new AppError('invalid', { data: { errors: [bodyError('JSON_SYNTAX', '请求体不是合法的JSON')] } });
   }
+  // A plugin's 403 (the docs' static files refusing a path outside their root) is not about the
+  // token or sys-id that our 401/403 messages speak of: to the caller it is a path that is not there.
+  if (status === 403) return new AppError('not_found');
   const kind = (Object.keys(ERROR_KINDS) as ErrorKind[]).find((k) => ERROR_KINDS[k].status === status);
   if (kind && status < 500) return new AppError(kind);
   if (status >= 400 && status < 500) return new AppError('invalid');

@@ -11,7 +11,7 @@ export interface RateDecision {
 export interface RateLimiter {
   /** Records a hit for `key` at `now` if it fits in the window; says whether it did. */
   hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
-  /** Whether `key` already has `limit` hits in the window, without recording one. */
+  /** Whether a hit would be allowed now, without recording one. */
   peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
   close(): Promise<void>;
 }

@@ -12,21 +12,24 @@ export class MemoryRateLimiter implements RateLimiter {
       entry = { times: [], windowMs };
       this.hits.set(key, entry);
     }
-    const times = entry.times;
+    const decision = this.decide(entry.times, limit, windowMs, now);
+    if (decision.allowed) entry.times.push(now);
+    return decision;
+  }
+
+  async peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
+    const entry = this.hits.get(key);
+    return entry ? this.decide(entry.times, limit, windowMs, now) : { allowed: true, retryAfterSec: 0 };
+  }
+
+  /** Drops hits that left the window, then says whether one more fits. */
+  private decide(times: number[], limit: number, windowMs: number, now: number): RateDecision {
     let drop = 0;
     while (drop < times.length && (times[drop] as number) <= now - windowMs) drop++;
     if (drop > 0) times.splice(0, drop);
     if (times.length >= limit)
       return { allowed: false, retryAfterSec: retryAfter(times[0] as number, windowMs, now) };
-    times.push(now);
     return { allowed: true, retryAfterSec: 0 };
-  }
-
-  async peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const live = (this.hits.get(key)?.times ?? []).filter((t) => t > now - windowMs);
-    return live.length >= limit
-      ? { allowed: false, retryAfterSec: retryAfter(live[0] as number, windowMs, now) }
-      : { allowed: true, retryAfterSec: 0 };
   }
 
   /** Keys nobody hit within their window would otherwise stay forever. */

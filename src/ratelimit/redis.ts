@@ -19,6 +19,8 @@ redis.call('PEXPIRE', key, window)
 return {1, now}
 `;
 
+const COMMAND_TIMEOUT_MS = 500;
+
 const PEEK_SCRIPT = `
 local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
@@ -34,34 +36,40 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly prefix: string;
 
   constructor(url: string, prefix = 'etc-esign:rl:') {
-    // One retry after a lost connection, then the command fails and the limiter lets the request
-    // through (see services/rate-limits.ts) rather than holding it until Redis returns.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
+    // While Redis is away a request waits for it at most COMMAND_TIMEOUT_MS, then the caller's
+    // policy applies (services/rate-limits.ts: allow and log); reconnecting goes on in the background.
+    this.redis = new Redis(url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      lazyConnect: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: COMMAND_TIMEOUT_MS,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
+    // Without a listener ioredis prints every failed reconnect; the failed commands are logged by the caller.
+    this.redis.on('error', () => {});
     this.prefix = prefix;
   }
 
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
     const member = `${now}-${randomBytes(6).toString('hex')}`;
-    const [ok, t] = (await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member)) as [
-      number,
-      number,
-    ];
-    return ok === 1
-      ? { allowed: true, retryAfterSec: 0 }
-      : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
+    const answer = await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member);
+    return decision(answer, windowMs, now);
   }
 
   async peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const [ok, t] = (await this.redis.eval(PEEK_SCRIPT, 1, this.prefix + key, now, windowMs, limit)) as [
-      number,
-      number,
-    ];
-    return ok === 1
-      ? { allowed: true, retryAfterSec: 0 }
-      : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
+    const answer = await this.redis.eval(PEEK_SCRIPT, 1, this.prefix + key, now, windowMs, limit);
+    return decision(answer, windowMs, now);
   }
 
   async close(): Promise<void> {
     await this.redis.quit();
   }
+}
+
+function decision(answer: unknown, windowMs: number, now: number): RateDecision {
+  const [ok, t] = answer as [number, number];
+  return ok === 1
+    ? { allowed: true, retryAfterSec: 0 }
+    : { allowed: false, retryAfterSec: retryAfter(t, windowMs, now) };
 }

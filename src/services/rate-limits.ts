@@ -24,6 +24,21 @@ export async function hit(
   }
 }
 
+/** Whether a hit would be allowed, without recording one; like `hit`, allows when the limiter cannot answer. */
+export async function peek(
+  deps: Pick<ServiceDeps, 'rateLimiter' | 'logger' | 'now'>,
+  key: string,
+  limit: number,
+  windowMs: number,
+): Promise<RateDecision> {
+  try {
+    return await deps.rateLimiter.peek(key, limit, windowMs, deps.now());
+  } catch (err) {
+    deps.logger.error({ err, limit: key.split(':')[0] }, 'rate limiter unavailable; allowing the request');
+    return { allowed: true, retryAfterSec: 0 };
+  }
+}
+
 export async function enforce(
   deps: Pick<ServiceDeps, 'rateLimiter' | 'logger' | 'now'>,
   key: string,

@@ -38,16 +38,30 @@ export interface Store {
 
 export function openStore(database: Config['database'], logger?: Logger): Store {
   if (database.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: database.url, max: database.poolSize, types: PG_TYPES });
+    const pool = new pg.Pool({
+      connectionString: database.url,
+      max: database.poolSize,
+      connectionTimeoutMillis: database.connectTimeoutMs,
+      query_timeout: database.queryTimeoutMs,
+      types: PG_TYPES,
+    });
     // An idle client losing its server (restart, failover) emits here; unheard, it would crash the
     // process. The pool replaces the client on the next checkout.
     pool.on('error', (err) =>
       logger?.warn({ err: { message: err.message } }, 'idle PostgreSQL connection lost'),
     );
+    // A server shutdown also reaches connections that are checked out but between queries (inside a
+    // transaction): unheard, that 'error' event would crash the process. The query in progress, if
+    // any, fails on its own, and the pool drops the broken client when it is released.
+    pool.on('connect', (client) =>
+      client.on('error', (err) =>
+        logger?.warn({ err: { message: err.message } }, 'PostgreSQL connection lost while in use'),
+      ),
+    );
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
-  if (database.file !== ':memory:') fs.mkdirSync(path.dirname(database.file), { recursive: true });
+  if (database.file !== ':memory:') createPrivately(database.file);
   const sqlite = new SqliteDatabase(database.file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
@@ -59,6 +73,17 @@ export function openStore(database: Config['database'], logger?: Logger): Store 
   sqlite.pragma('wal_autocheckpoint = 10000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * The database file (and its directory, if we make it) readable by this user only. SQLite gives
+ * the `-wal` and `-shm` files it creates later the mode of the database file, so they follow.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  // Also tightens files an older version left readable to others.
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
 }
 
 const STATEMENT_CACHE_SIZE = 500;

@@ -109,8 +109,9 @@ export function findFlowById(ex: Executor, id: string): Promise<FlowRow | undefi
   return ex.selectFrom('flows').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function findFlowByShortCode(ex: Executor, code: string): Promise<FlowRow | undefined> {
-  return ex.selectFrom('flows').selectAll().where('short_code', '=', code).executeTakeFirst();
+/** By the short code's digest (see services/flows/links.ts). */
+export function findFlowByShortCode(ex: Executor, digest: string): Promise<FlowRow | undefined> {
+  return ex.selectFrom('flows').selectAll().where('short_code', '=', digest).executeTakeFirst();
 }
 
 export function findFlowByProviderId(
@@ -197,6 +198,90 @@ export async function deleteStaleReservations(ex: Executor, createdBefore: numbe
     .where('created_at', '<', createdBefore)
     .executeTakeFirst();
   return Number(res.numDeletedRows);
+}
+
+/** Flows written before migration 003: plain short code and provider link. */
+export function findUnsealedFlows(
+  ex: Executor,
+  limit: number,
+): Promise<{ id: string; short_code: string; original_url: string | null }[]> {
+  return ex
+    .selectFrom('flows')
+    .select(['id', 'short_code', 'original_url'])
+    .where('short_code_enc', 'is', null)
+    .limit(limit)
+    .execute();
+}
+
+export async function sealFlow(
+  ex: Executor,
+  id: string,
+  sealed: { short_code: string; short_code_enc: string; original_url: string | null },
+): Promise<void> {
+  await ex
+    .updateTable('flows')
+    .set(sealed)
+    .where('id', '=', id)
+    .where('short_code_enc', 'is', null)
+    .execute();
+}
+
+export type ListedStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'EXPIRED' | 'SUPERSEDED';
+
+export interface FlowListQuery {
+  clientId: string;
+  /** A status as clients see it: a pending flow past its expiry already reads EXPIRED. */
+  status?: ListedStatus;
+  /** created_at ≥ since, < until (ms). */
+  since?: number;
+  until?: number;
+  /** Continue after this (created_at, id), newest first. */
+  after?: { createdAt: number; id: string };
+  now: number;
+  limit: number;
+}
+
+export type ListedFlow = FlowRow & { id_number_enc: string | null };
+
+/**
+ * One page of a client's flows, newest first by (created_at, id) — a key that never changes, so
+ * a cursor stays valid while new flows arrive. The person's ID number comes along (for masking)
+ * so the page costs one query. CREATING reservations are not flows yet and never listed.
+ */
+export function listClientFlows(ex: Executor, q: FlowListQuery): Promise<ListedFlow[]> {
+  let query = ex
+    .selectFrom('flows')
+    .leftJoin('persons', 'persons.id', 'flows.person_id')
+    .selectAll('flows')
+    .select('persons.id_number_enc')
+    .where('flows.client_id', '=', q.clientId)
+    .where('flows.status', '!=', 'CREATING');
+  if (q.status === 'PENDING') {
+    query = query
+      .where('flows.status', '=', 'PENDING')
+      .where((eb) => eb.or([eb('flows.expire_at', 'is', null), eb('flows.expire_at', '>', q.now)]));
+  } else if (q.status === 'EXPIRED') {
+    query = query.where((eb) =>
+      eb.or([
+        eb('flows.status', '=', 'EXPIRED'),
+        eb.and([eb('flows.status', '=', 'PENDING'), eb('flows.expire_at', '<=', q.now)]),
+      ]),
+    );
+  } else if (q.status) {
+    query = query.where('flows.status', '=', q.status);
+  }
+  if (q.since !== undefined) query = query.where('flows.created_at', '>=', q.since);
+  if (q.until !== undefined) query = query.where('flows.created_at', '<', q.until);
+  const after = q.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('flows.created_at', '<', after.createdAt),
+        eb.and([eb('flows.created_at', '=', after.createdAt), eb('flows.id', '<', after.id)]),
+      ]),
+    );
+  }
+  return query.orderBy('flows.created_at', 'desc').orderBy('flows.id', 'desc').limit(q.limit).execute();
 }
 
 /** The first consent wins: a resubmitted page does not move the recorded time. */

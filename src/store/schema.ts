@@ -54,7 +54,11 @@ export interface FlowsTable {
   status: FlowStatus;
   /** Blind index over the four normalized request fields: "same request" without decrypting. */
   fingerprint: string;
+  /** Keyed digest of the short code (the code is a capability: a database dump must not hold it). */
   short_code: string;
+  /** The short code, encrypted, to hand the same link out again; null on rows not yet sealed. */
+  short_code_enc: string | null;
+  /** The provider's link, encrypted (a sandbox link alone would let anyone finish the flow). */
   original_url: string | null;
   expire_at: Millis | null;
   name_enc: string;
@@ -71,14 +75,14 @@ export interface FlowsTable {
    * claim moves it forward first, so it doubles as the claim's lease.
    */
   reconcile_due_at: Millis | null;
-  /** Blind index of the normalized mobile, for the console's exact search (migration 005). */
-  mobile_index: string | null;
   /** When the person agreed on the H5 page, to which text (SHA-256 of it) and in which language. */
   consent_at: Millis | null;
   consent_text_hash: string | null;
   consent_lang: string | null;
   /** The personal fields were erased (ciphertexts and fingerprint set to '', original URL null). */
   erased_at: Millis | null;
+  /** Blind index of the normalized mobile, for the console's exact search (migration 005). */
+  mobile_index: string | null;
 }
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';
@@ -88,7 +92,8 @@ export interface DeliveriesTable {
   /** Also the Standard Webhooks `webhook-id`, the same on every attempt. */
   id: string;
   client_id: string;
-  flow_id: string;
+  /** Null for events that belong to no flow (`test.ping`). */
+  flow_id: string | null;
   type: string;
   /** The exact JSON body sent on every attempt (no personal data). */
   payload: string;
@@ -150,6 +155,31 @@ export interface StatsHourlyTable {
   n: number;
 }
 
+export type KeyPurpose = 'encryption' | 'blind_index';
+
+/** One key the stored data depends on, by its check value (see migration 003). */
+export interface KeyChecksTable {
+  purpose: KeyPurpose;
+  key_id: string;
+  check_value: string;
+  created_at: Millis;
+  retired_at: Millis | null;
+}
+
+export type IdempotencyStatus = 'RUNNING' | 'DONE';
+
+/** One `Idempotency-Key` of one client: the request it was first used with and, once done, the answer. */
+export interface IdempotencyKeysTable {
+  client_id: string;
+  key: string;
+  request_hash: string;
+  status: IdempotencyStatus;
+  response_status: number | null;
+  response_body: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
 export type AuditActorKind = 'client' | 'operator' | 'cli' | 'system';
 
 /** Append-only access and change trail; never holds a clear personal value. */
@@ -197,13 +227,15 @@ export interface Database {
   persons: PersonsTable;
   flows: FlowsTable;
   deliveries: DeliveriesTable;
+  key_checks: KeyChecksTable;
+  idempotency_keys: IdempotencyKeysTable;
+  audit_events: AuditEventsTable;
+  audit_chain: AuditChainTable;
+  lifecycle_state: LifecycleStateTable;
   delivery_attempts: DeliveryAttemptsTable;
   operators: OperatorsTable;
   console_sessions: ConsoleSessionsTable;
   stats_hourly: StatsHourlyTable;
-  audit_events: AuditEventsTable;
-  audit_chain: AuditChainTable;
-  lifecycle_state: LifecycleStateTable;
 }
 
 export type ClientRow = Selectable<ClientsTable>;
@@ -214,6 +246,7 @@ export type DeliveryRow = Selectable<DeliveriesTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
 export type OperatorRow = Selectable<OperatorsTable>;
 export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;
+export type KeyCheckRow = Selectable<KeyChecksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type AuditChainRow = Selectable<AuditChainTable>;
 export type NewFlow = Insertable<FlowsTable>;

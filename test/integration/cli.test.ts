@@ -182,7 +182,8 @@ describe('etc-esign CLI: clients and tokens', () => {
 });
 
 describe('etc-esign serve on a fresh data directory', () => {
-  const dataDir = tempDir('cli-serve');
+  // Not there yet: serve creates it (0700).
+  const dataDir = path.join(tempDir('cli-serve'), 'data');
   let port = 0;
   let server: GatewayProcess | undefined;
   let token = '';
@@ -226,8 +227,21 @@ describe('etc-esign serve on a fresh data directory', () => {
     expect(json.data.authUrl).toMatch(new RegExp(`^http://localhost:${port}/s/[0-9A-Za-z]{12}$`));
     expect(json.data.flowId).toMatch(UUID);
 
-    expect(fs.statSync(path.join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
-    expect(fs.existsSync(path.join(dataDir, 'etc-esign.sqlite'))).toBe(true);
+    // The log stream (stdout) is JSON lines only: the token is on stderr.
+    expect(server?.stdoutPlain.filter((l) => l.trim() !== '')).toEqual([]);
+    const modes = Object.fromEntries(
+      ['.', 'keys.json', 'etc-esign.sqlite', 'etc-esign.sqlite-wal', 'etc-esign.sqlite-shm'].map((f) => [
+        f,
+        (fs.statSync(path.join(dataDir, f)).mode & 0o777).toString(8),
+      ]),
+    );
+    expect(modes).toEqual({
+      '.': '700',
+      'keys.json': '600',
+      'etc-esign.sqlite': '600',
+      'etc-esign.sqlite-wal': '600',
+      'etc-esign.sqlite-shm': '600',
+    });
     // The server's own log lines hold neither the token nor the sample's personal data.
     const logs = server?.logLines.join('\n') ?? '';
     expect(logs.includes(token), 'the token is in a log line').toBe(false);

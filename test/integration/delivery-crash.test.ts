@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli-run.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
+import { sharedKeysEnv } from '../support/esign.js';
 import { api, FACE, freePort } from '../support/gateway.js';
 import { recordSecret, tempDir } from '../support/paths.js';
 import { person } from '../support/people.js';
@@ -67,6 +68,8 @@ describe.each(await storeKinds())('notifications across a killed gateway process
       NOTIFY_RETRY_SCHEDULE: '0s,200ms,200ms',
       NOTIFY_TIMEOUT_MS: '1000',
       NOTIFY_DISPATCH_INTERVAL_MS: '100',
+      // PostgreSQL processes are given their keys; none is made for them.
+      ...(kind === 'postgres' ? sharedKeysEnv() : {}),
     };
     await cli('migrate');
     const created = JSON.parse(await cli('client', 'create', 'acme', '--notify-url', receiver.url));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeEsign } from '../../src/fake-esign/server.js';
+import { runCli } from '../support/cli-run.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
 import { startFake } from '../support/esign.js';
 import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
@@ -34,7 +35,7 @@ describe.each(await storeKinds())('the gateway with PROVIDER=esign against the f
     expect(r.status).toBe(200);
     const data = r.body.data;
     expect(data.message).toBe('success');
-    expect(data.originalUrl).toMatch(/^https:\/\//);
+    expect(data.originalUrl).toMatch(new RegExp(`^${fake.baseUrl}/identity/face/[\\w-]{24}$`));
     expect(data.authUrl).toMatch(new RegExp(`^${gw.url}/s/`));
     const [upstreamFlow] = [...fake.flows.values()].filter((f) => f.contextId === data.flowId);
     expect(upstreamFlow).toBeDefined();
@@ -121,6 +122,53 @@ describe.each(await storeKinds())('the gateway with PROVIDER=esign against the f
       esignAccountId: expect.stringMatching(/^[0-9a-f]{32}$/),
       message: 'verified',
     });
+  });
+
+  it('lets a person pass on the fake face page: signed callback, then the gateway result page', async () => {
+    const p = next();
+    const { flowId, originalUrl } = (await api(gw, 'POST', FACE, p)).body.data;
+    const page = await fetch(originalUrl);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('模拟认证通过');
+    expect(html).toContain('模拟认证不通过');
+    expect(html).not.toContain(p.name);
+    expect(html).not.toContain(p.idNumber);
+    const [upstream] = [...fake.flows.values()].filter((f) => f.contextId === flowId);
+    expect(upstream?.status).toBe('SCAN');
+
+    const submitted = await fetch(originalUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'result=pass',
+      redirect: 'manual',
+    });
+    expect(submitted.status).toBe(303);
+    expect(submitted.headers.get('location')).toBe(`${gw.url}/h5/result/${flowId}`);
+    expect((await api(gw, 'GET', `${FACE}/${flowId}`)).body.data.status).toBe('SUCCESS');
+    expect(await (await fetch(`${gw.url}/h5/result/${flowId}`)).text()).toContain('认证成功');
+    // Opening the finished page again only sends the person back to the result page.
+    const again = await fetch(originalUrl, { redirect: 'manual' });
+    expect(again.status).toBe(302);
+  });
+
+  it('`fake-esign complete --fail` finishes a flow by its e签宝 id with a signed failure callback', async () => {
+    const { flowId } = (await api(gw, 'POST', FACE, next())).body.data;
+    const [upstream] = [...fake.flows.values()].filter((f) => f.contextId === flowId);
+    const providerFlowId = upstream?.flowId ?? '';
+    const run = await runCli(
+      ['fake-esign', 'complete', providerFlowId, '--fail', '光线不足', '--fake-url', fake.baseUrl],
+      {},
+    );
+    expect(run).toMatchObject({ code: 0, stdout: `${providerFlowId} FAIL (callback answered 200)\n` });
+    expect(upstream?.failReason).toBe('光线不足');
+    expect((await api(gw, 'GET', `${FACE}/${flowId}`)).body.data).toMatchObject({
+      status: 'FAILED',
+      failReason: '人脸识别认证未通过',
+    });
+    const twice = await runCli(['fake-esign', 'complete', flowId, '--fake-url', fake.baseUrl], {});
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toBe('error: fake e签宝 refused: 认证流程已结束 (code 30500005)\n');
   });
 
   const failures: [string, Parameters<FakeEsign['script']['once']>[1], number, string][] = [

@@ -56,6 +56,8 @@ function config(baseUrl: string, overrides: Partial<EsignConfig> = {}): EsignCon
     requestTimeoutMs: 2000,
     maxConnections: 16,
     callbackWindowMs: 15 * 60_000,
+    circuitFailures: 5,
+    circuitOpenMs: 30_000,
     ...overrides,
   };
 }
@@ -132,8 +134,9 @@ describe('EsignProvider.startFace against the fake e签宝', () => {
       contextId: 'flow_0001',
       notifyUrl: NOTIFY_URL,
       callbackUrl: CALLBACK_URL,
-      originalUrl: expect.stringMatching(/^https:\/\/smlh5\.esign\.cn\/identity\/face\/[\w-]{24}$/),
-      authUrl: expect.stringMatching(/^https:\/\/smlt\.esign\.cn\/[\w-]{8}$/),
+      originalUrl: `${fake.baseUrl}/identity/face/${flow.pageToken}`,
+      pageToken: expect.stringMatching(/^[\w-]{24}$/),
+      authUrl: expect.stringMatching(new RegExp(`^${fake.baseUrl}/t/[\\w-]{8}$`)),
       expire: expect.any(Number),
       status: 'INIT',
       failReason: null,
@@ -930,5 +933,60 @@ describe('runFakeEsignCommand', () => {
     const cliProvider = new EsignProvider(config(started.baseUrl), { logger: silent });
     cleanups.push(() => cliProvider.close());
     expect((await cliProvider.startFace(START)).kind).toBe('started');
+  });
+
+  it('logs each call it receives at info: method, path, HTTP status and e签宝 code', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const started = await runFakeEsignCommand(
+      { port: 0, appId: APP_ID, appSecret: SECRET, logger: pino({ level: 'info' }, sink) },
+      new Writable({ write: (_c, _e, done) => done() }),
+    );
+    cleanups.push(() => started.close());
+    const cliProvider = new EsignProvider(config(started.baseUrl), { logger: silent });
+    cleanups.push(() => cliProvider.close());
+    await cliProvider.startFace(START);
+    await fetch(`${started.baseUrl}/v1/accounts/getByThirdId`);
+    const calls = lines
+      .filter((l) => l.msg === 'fake esign call')
+      .map(({ level, method, path, status, code, rejection }) => ({
+        level,
+        method,
+        path,
+        status,
+        code,
+        rejection,
+      }));
+    expect(calls).toEqual([
+      {
+        level: 30,
+        method: 'POST',
+        path: '/v1/accounts/createByThirdPartyUserId',
+        status: 200,
+        code: 0,
+        rejection: undefined,
+      },
+      {
+        level: 30,
+        method: 'POST',
+        path: expect.stringMatching(/^\/v2\/identity\/auth\/api\/individual\/[0-9a-f]{32}\/face$/),
+        status: 200,
+        code: 0,
+        rejection: undefined,
+      },
+      {
+        level: 30,
+        method: 'GET',
+        path: '/v1/accounts/getByThirdId',
+        status: 401,
+        code: 401,
+        rejection: 'app id',
+      },
+    ]);
   });
 });

@@ -60,10 +60,55 @@ describe('front door: envelope, authentication, body handling', () => {
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({
         responseCode: '403',
-        responseMsg: '系统类型不允许',
+        responseMsg:
+          sys === '' ? '缺少请求头 etc-sys-id，应为 E02' : '请求头 etc-sys-id 取值不允许，应为 E02',
         data: null,
       });
     }
+  });
+
+  it('refuses a body that is not UTF-8 (GBK) as BODY_ENCODING, not as a bad name', async () => {
+    const p = person(90_001);
+    // The name in GBK: 0xD5C5 0xC8FD is 张三.
+    const gbk = Buffer.concat([
+      Buffer.from('{"name":"'),
+      Buffer.from([0xd5, 0xc5, 0xc8, 0xfd]),
+      Buffer.from(`","idNumber":"${p.idNumber}","mobile":"${p.mobile}","validPeriod":"${p.validPeriod}"}`),
+    ]);
+    const res = await raw(FACE, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: gbk,
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).data).toEqual({
+      errors: [{ field: 'body', code: 'BODY_ENCODING', message: '请求体须为 UTF-8 编码的 JSON' }],
+    });
+  });
+
+  it('answers a JSON number where a string belongs with TYPE, not REQUIRED', async () => {
+    const p = person(90_002);
+    const r = await api(gw, 'POST', FACE, { ...p, mobile: Number(p.mobile) });
+    expect(r.status).toBe(400);
+    expect(r.body.data).toEqual({ errors: [{ field: 'mobile', code: 'TYPE', message: '手机号须为字符串' }] });
+  });
+
+  it('answers 405 with Allow for a known path asked with another method', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/esign/api/notify-endpoint/test', 'POST'],
+      ['DELETE', FACE, 'POST, GET, HEAD'],
+      ['POST', `${FACE}/2f1c7a52-0000-4000-8000-000000000000`, 'GET, HEAD'],
+    ] as const) {
+      const res = await raw(path, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(await res.json()).toMatchObject({
+        responseCode: '405',
+        responseMsg: '请求方法不允许',
+        data: null,
+      });
+    }
+    expect((await raw('/esign/api/nothing-here')).status).toBe(404);
   });
 
   it('maps body problems to 400, 413 and 415 envelopes', async () => {
@@ -112,10 +157,10 @@ describe('front door: envelope, authentication, body handling', () => {
     }
   });
 
-  it('answers unknown routes and methods with the 404 envelope', async () => {
+  it('answers unknown routes with the 404 envelope', async () => {
     for (const [method, path] of [
       ['GET', '/nope'],
-      ['DELETE', FACE],
+      ['DELETE', '/esign/api/auth/individual'],
       ['GET', '/esign/api'],
     ]) {
       const res = await raw(path as string, { method });

@@ -71,6 +71,28 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
     expect(fake.faceCalls - before).toBe(1);
   });
 
+  it('20 concurrent requests with one Idempotency-Key across the three processes: one flow, one fresh answer', async () => {
+    const p = person(20_050);
+    const before = fake.faceCalls;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        api(via(i), 'POST', FACE, p, { 'Idempotency-Key': 'order-multi-process-1' }),
+      ),
+    );
+    expect(fake.faceCalls - before).toBe(1);
+    const fresh = results.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null);
+    expect(fresh).toHaveLength(1);
+    for (const r of results.filter((x) => x !== fresh[0])) {
+      if (r.status === 200) {
+        expect(r.headers.get('idempotent-replayed')).toBe('true');
+        expect(r.body.data).toEqual(fresh[0]?.body.data);
+      } else expect(r.status).toBe(409);
+    }
+    const later = await api(via(1), 'POST', FACE, p, { 'Idempotency-Key': 'order-multi-process-1' });
+    expect(later.headers.get('idempotent-replayed')).toBe('true');
+    expect(later.body.data).toEqual(fresh[0]?.body.data);
+  });
+
   it('50 concurrent requests for 50 different persons all succeed with 50 flows', async () => {
     const before = fake.faceCalls;
     const results = await Promise.all(

@@ -18,6 +18,7 @@ import { canDeliver } from '../../src/services/notifications/endpoint.js';
 import * as clientStore from '../../src/store/client-store.js';
 import * as deliveryStore from '../../src/store/delivery-store.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
+import { sharedKeysEnv } from '../support/esign.js';
 import { api, FACE, type TestGateway } from '../support/gateway.js';
 import { type NotifyingGateway, startNotifyingGateway } from '../support/notifying-gateway.js';
 import { LOG_DIR, recordSecret, tempDir } from '../support/paths.js';
@@ -310,6 +311,8 @@ describe.each(await storeKinds())('two dispatchers on one %s database', (kind) =
       DATABASE_URL: db.url,
       DATA_DIR: tempDir('dispatch'),
       ...NOTIFY_ENV,
+      // Processes sharing a PostgreSQL database are given their keys; none is made for them.
+      ...sharedKeysEnv(),
     });
     const logger = pino(
       { level: 'info' },

@@ -67,6 +67,33 @@ describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => 
     expect((await api(gw, 'POST', FACE, { ...p, mobile: '13600000003' })).status).toBe(200);
   });
 
+  it('counts new flows per client and person: one client cannot lock a person out of another', async () => {
+    gw.advance(2000);
+    const p = person(9200 + (redisUrl ? 1 : 0));
+    const other = { url: gw.url, token: await gw.newClient(`rl-cp-${_name}`) };
+    expect((await api(gw, 'POST', FACE, p)).status).toBe(200);
+    gw.advance(2000);
+    expect((await api(gw, 'POST', FACE, { ...p, mobile: '13600000011' })).status).toBe(200);
+    gw.advance(2000);
+    expect((await api(gw, 'POST', FACE, { ...p, mobile: '13600000012' })).status).toBe(429);
+    gw.advance(2000);
+    expect((await api(other, 'POST', FACE, p)).status).toBe(200);
+  });
+
+  it('counts only unknown short codes against the per-IP limit, and an address over it learns nothing', async () => {
+    gw.advance(60_000);
+    const p = person(9300 + (redisUrl ? 1 : 0));
+    const link = (await api(gw, 'POST', FACE, p)).body.data.authUrl as string;
+    const open = async (url: string) => (await fetch(url, { redirect: 'manual' })).status;
+    const own: number[] = [];
+    for (let i = 0; i < 6; i++) own.push(await open(link));
+    expect(own).toEqual(Array(6).fill(302));
+    const guesses: number[] = [];
+    for (let i = 0; i < 4; i++) guesses.push(await open(`${gw.url}/s/BBBBBBBBBB${i}`));
+    expect(guesses).toEqual([404, 404, 404, 429]);
+    expect(await open(link)).toBe(429);
+  });
+
   it('limits short-link opens per IP with a Chinese 429 page', async () => {
     gw.advance(60_000);
     const statuses = [];
@@ -76,5 +103,33 @@ describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => 
     const res = await fetch(`${gw.url}/s/AAAAAAAAAAAA`, { redirect: 'manual' });
     expect(res.headers.get('retry-after')).toBe('60');
     expect(await res.text()).toContain('访问过于频繁');
+  });
+});
+
+describe('the optional new-flow limit per person over all clients', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway({
+      env: { RATE_LIMIT_NEW_FLOWS_PER_PERSON: '2', RATE_LIMIT_NEW_FLOWS_PER_PERSON_ALL_CLIENTS: '3' },
+      frozenClock: true,
+    });
+  });
+  afterAll(async () => gw?.close());
+
+  it("refuses a person's fourth new flow across two clients, with the same message and Retry-After", async () => {
+    const p = person(9400);
+    const b = { url: gw.url, token: await gw.newClient('rl-all-b') };
+    const statuses: number[] = [];
+    statuses.push((await api(gw, 'POST', FACE, p)).status);
+    gw.advance(1000);
+    statuses.push((await api(gw, 'POST', FACE, { ...p, mobile: '13600000021' })).status);
+    gw.advance(1000);
+    statuses.push((await api(b, 'POST', FACE, p)).status);
+    gw.advance(1000);
+    const refused = await api(b, 'POST', FACE, { ...p, mobile: '13600000022' });
+    statuses.push(refused.status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(refused.body.responseMsg).toBe('该用户发起认证次数过多，请24小时后再试');
+    expect(Number(refused.headers.get('retry-after'))).toBe(24 * 3600 - 3);
   });
 });

@@ -9,12 +9,15 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createClient } from '../../src/services/clients/admin.js';
 import { createToken } from '../../src/services/clients/tokens.js';
 import type { TestDatabase } from './databases.js';
+import { sharedKeysEnv } from './esign.js';
 import { LOG_DIR, recordSecret, tempDir } from './paths.js';
 
 export interface TestGateway {
   url: string;
   runtime: Runtime;
   config: Config;
+  /** Where the gateway's JSON log lines go. */
+  logFile: string;
   /** Token of client `acme`. */
   token: string;
   /** Number of provider `startFace` calls so far. */
@@ -46,6 +49,8 @@ export async function startGateway(
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     ...(opts.db ? { DATABASE_URL: opts.db.url } : {}),
+    // With PostgreSQL keys must be given (no key file is made); each test database gets its own.
+    ...(opts.db?.kind === 'postgres' && !opts.env?.ENCRYPTION_KEYS ? sharedKeysEnv() : {}),
     ...opts.env,
   });
   const logFile = path.join(LOG_DIR, `gw-${process.pid}-${++seq}.ndjson`);
@@ -86,6 +91,7 @@ export async function startGateway(
     url: address,
     runtime,
     config,
+    logFile,
     token,
     startCalls: () => calls,
     advance: (ms) => {
@@ -109,7 +115,7 @@ export interface ApiResponse {
 /** Calls the gateway like a client would. */
 export async function api(
   gw: Pick<TestGateway, 'url' | 'token'>,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},

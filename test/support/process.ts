@@ -8,8 +8,10 @@ export interface GatewayProcess {
   url: string;
   port: number;
   proc: ChildProcess;
-  /** Plain (non-JSON) stdout lines, e.g. the bootstrap banner. */
+  /** Plain (non-JSON) stderr lines, e.g. the bootstrap banner. */
   banner: string[];
+  /** Plain (non-JSON) stdout lines: the log stream should have none. */
+  stdoutPlain: string[];
   /** JSON log lines on stdout so far (also written to the suite's log dir). */
   logLines: string[];
   /** Sends a signal and resolves with the exit code (null when killed by the signal). */
@@ -47,10 +49,17 @@ export async function spawnGateway(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const banner: string[] = [];
+  const stdoutPlain: string[] = [];
   const logLines: string[] = [];
   let stderr = '';
+  let stderrSeen = 0;
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    const end = stderr.lastIndexOf('\n');
+    if (end < stderrSeen) return;
+    for (const line of stderr.slice(stderrSeen, end).split('\n'))
+      if (!line.startsWith('{')) banner.push(line);
+    stderrSeen = end + 1;
   });
   proc.once('close', () => {
     const lines = stderr.split('\n').filter((l) => l.startsWith('{'));
@@ -70,7 +79,7 @@ export async function spawnGateway(
           logLines.push(line);
           fs.appendFileSync(logFile, `${line}\n`);
           if (line.includes('"etc-esign listening"')) resolve();
-        } else banner.push(line);
+        } else stdoutPlain.push(line);
         nl = buf.indexOf('\n');
       }
     });
@@ -92,6 +101,7 @@ export async function spawnGateway(
     port,
     proc,
     banner,
+    stdoutPlain,
     logLines,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;

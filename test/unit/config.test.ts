@@ -41,7 +41,20 @@ describe('loadConfig', () => {
       10 * 3_600_000,
     ]);
     expect(c.notify.allowPrivateNetworks).toBe(false);
-    expect(c.rateLimits).toEqual({ perToken: 50, newFlowsPerPerson: 5, shortLinkPerIp: 60 });
+    expect(c.rateLimits).toEqual({
+      perToken: 50,
+      newFlowsPerPerson: 5,
+      newFlowsPerPersonAllClients: 0,
+      shortLinkPerIp: 60,
+    });
+    expect(c.http).toEqual({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 15_000,
+      idleTimeoutMs: 90_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnections: 4096,
+      maxConnectionsPerIp: 256,
+    });
   });
 
   it('derives the public base URL and the SQLite file from PORT and DATA_DIR', () => {
@@ -64,11 +77,18 @@ describe('loadConfig', () => {
 
   it('selects PostgreSQL for postgres:// and postgresql:// URLs and SQLite for sqlite: URLs', () => {
     const url = 'postgres://app:pw@db.internal:5432/etc';
-    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url, poolSize: 10 });
+    const timeouts = { connectTimeoutMs: 3000, queryTimeoutMs: 15_000 };
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({
+      kind: 'postgres',
+      url,
+      poolSize: 10,
+      ...timeouts,
+    });
     expect(loadConfig({ DATABASE_URL: 'postgresql://db/etc', DATABASE_POOL_SIZE: '25' }).database).toEqual({
       kind: 'postgres',
       url: 'postgresql://db/etc',
       poolSize: 25,
+      ...timeouts,
     });
     expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/x.sqlite' }).database).toEqual({
       kind: 'sqlite',
@@ -116,6 +136,8 @@ describe('loadConfig', () => {
       requestTimeoutMs: 10_000,
       maxConnections: 512,
       callbackWindowMs: 15 * 60_000,
+      circuitFailures: 5,
+      circuitOpenMs: 30_000,
     });
   });
 

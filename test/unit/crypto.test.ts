@@ -2,7 +2,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KEY_FILE_NAME, type KeyRing, loadKeyRing } from '../../src/crypto/keys.js';
+import {
+  createKeyFile,
+  KEY_FILE_NAME,
+  KeyError,
+  type KeyRing,
+  keyCheckValue,
+  readKeyRing,
+} from '../../src/crypto/keys.js';
 import { PiiCipher } from '../../src/crypto/pii.js';
 import { randomBase62 } from '../../src/crypto/random.js';
 import { tempDir } from '../support/paths.js';
@@ -143,76 +150,102 @@ describe('PiiCipher', () => {
   });
 });
 
-describe('loadKeyRing', () => {
-  it('creates DATA_DIR/keys.json with mode 0600 on first use and reuses it afterwards', () => {
+describe('key files', () => {
+  const writeKeys = (dataDir: string, content: unknown) =>
+    fs.writeFileSync(
+      path.join(dataDir, KEY_FILE_NAME),
+      typeof content === 'string' ? content : JSON.stringify(content),
+      { mode: 0o600 },
+    );
+
+  it('creates DATA_DIR/keys.json with mode 0600 and reads the same keys back', () => {
     const dataDir = path.join(tempDir('keys'), 'nested', 'data');
-    const first = loadKeyRing({ dataDir, keys: null });
+    expect(readKeyRing({ dataDir, keys: null })).toBeNull();
+    const first = createKeyFile(dataDir);
     const file = path.join(dataDir, KEY_FILE_NAME);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
     const json = JSON.parse(fs.readFileSync(file, 'utf8'));
     expect(Object.keys(json).sort()).toEqual(['activeKeyId', 'blindIndexKey', 'encryptionKeys']);
     expect(json.activeKeyId).toBe('k1');
-    expect(Buffer.from(json.encryptionKeys.k1, 'base64').length).toBe(32);
-    expect(Buffer.from(json.blindIndexKey, 'base64').length).toBe(32);
     expect(first.encryption.map((k) => k.id)).toEqual(['k1']);
     expect(first.encryption[0]?.key.length).toBe(32);
     expect(first.blindIndex.length).toBe(32);
 
     const mtime = fs.statSync(file).mtimeMs;
-    const second = loadKeyRing({ dataDir, keys: null });
-    expect(second.encryption[0]?.key.equals(first.encryption[0]?.key ?? Buffer.alloc(0))).toBe(true);
-    expect(second.blindIndex.equals(first.blindIndex)).toBe(true);
+    const second = readKeyRing({ dataDir, keys: null });
+    expect(second?.encryption[0]?.key.equals(first.encryption[0]?.key ?? Buffer.alloc(0))).toBe(true);
+    expect(second?.blindIndex.equals(first.blindIndex)).toBe(true);
     expect(fs.statSync(file).mtimeMs).toBe(mtime);
-
-    // Values encrypted under the first load decrypt under the second.
-    expect(new PiiCipher(second).decrypt(new PiiCipher(first).encrypt('赵六'))).toBe('赵六');
-    // A different data dir gets different keys.
-    const other = loadKeyRing({ dataDir: tempDir('keys'), keys: null });
-    expect(other.blindIndex.equals(first.blindIndex)).toBe(false);
+    // A second create (another process racing) keeps the first file.
+    expect(createKeyFile(dataDir).blindIndex.equals(first.blindIndex)).toBe(true);
+    expect(new PiiCipher(second as KeyRing).decrypt(new PiiCipher(first).encrypt('赵六'))).toBe('赵六');
+    expect(createKeyFile(tempDir('keys')).blindIndex.equals(first.blindIndex)).toBe(false);
   });
 
   it('puts the active key first and keeps the others for decryption', () => {
     const dataDir = tempDir('keys');
-    const k1 = key(1).toString('base64');
-    const k2 = key(2).toString('base64');
-    fs.writeFileSync(
-      path.join(dataDir, KEY_FILE_NAME),
-      JSON.stringify({
-        activeKeyId: 'k2',
-        encryptionKeys: { k1, k2 },
-        blindIndexKey: key(3).toString('base64'),
-      }),
-      { mode: 0o600 },
-    );
-    const r = loadKeyRing({ dataDir, keys: null });
-    expect(r.encryption.map((k) => k.id)).toEqual(['k2', 'k1']);
-    expect(r.encryption[0]?.key.equals(key(2))).toBe(true);
-    expect(r.blindIndex.equals(key(3))).toBe(true);
+    writeKeys(dataDir, {
+      activeKeyId: 'k2',
+      encryptionKeys: { k1: key(1).toString('base64'), k2: key(2).toString('base64') },
+      blindIndexKey: key(3).toString('base64'),
+    });
+    const r = readKeyRing({ dataDir, keys: null });
+    expect(r?.encryption.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(r?.encryption[0]?.key.equals(key(2))).toBe(true);
+    expect(r?.blindIndex.equals(key(3))).toBe(true);
   });
 
-  it('refuses a key file whose active key is missing', () => {
+  const good = {
+    activeKeyId: 'k1',
+    encryptionKeys: { k1: key(1).toString('base64') },
+    blindIndexKey: key(3).toString('base64'),
+  };
+  it.each([
+    ['not JSON', '{"activeKeyId": "k1", ', 'is not valid JSON: restore it from your backup'],
+    ['an empty file', '', 'is not valid JSON'],
+    ['a JSON array', '[]', 'must hold activeKeyId, encryptionKeys {id: base64 key} and blindIndexKey'],
+    ['a missing active key', { ...good, activeKeyId: 'k5' }, 'activeKeyId k5 has no key'],
+    [
+      'a 16-byte key',
+      { ...good, encryptionKeys: { k1: Buffer.alloc(16, 1).toString('base64') } },
+      'encryption key "k1" has 16 bytes, needs 32',
+    ],
+    ['an empty blind-index key', { ...good, blindIndexKey: '' }, 'the blind-index key has 0 bytes, needs 32'],
+    [
+      'a bad key id',
+      { ...good, activeKeyId: 'a b', encryptionKeys: { 'a b': key(1).toString('base64') } },
+      'key id "a b" must be',
+    ],
+  ])('refuses a key file with %s, in one line', (_what, content, message) => {
     const dataDir = tempDir('keys');
-    fs.writeFileSync(
-      path.join(dataDir, KEY_FILE_NAME),
-      JSON.stringify({
-        activeKeyId: 'k5',
-        encryptionKeys: { k1: key(1).toString('base64') },
-        blindIndexKey: '',
-      }),
-    );
-    expect(() => loadKeyRing({ dataDir, keys: null })).toThrow('activeKeyId k5 has no key');
+    writeKeys(dataDir, content);
+    let thrown: unknown;
+    try {
+      readKeyRing({ dataDir, keys: null });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(KeyError);
+    expect((thrown as Error).message).toContain(message);
+    expect((thrown as Error).message).not.toContain('\n');
   });
 
   it('uses keys from the environment when given and never touches the key file', () => {
     const dataDir = path.join(tempDir('keys'), 'unused');
     const envKeys: KeyRing = { encryption: [{ id: 'prod1', key: key(9) }], blindIndex: key(10) };
-    const r = loadKeyRing({ dataDir, keys: envKeys });
-    expect(r).toBe(envKeys);
-    expect(fs.existsSync(path.join(dataDir, KEY_FILE_NAME))).toBe(false);
-    // Even when a key file exists, the environment wins.
+    expect(readKeyRing({ dataDir, keys: envKeys })).toBe(envKeys);
+    expect(fs.existsSync(dataDir)).toBe(false);
     const withFile = tempDir('keys');
-    loadKeyRing({ dataDir: withFile, keys: null });
-    expect(loadKeyRing({ dataDir: withFile, keys: envKeys })).toBe(envKeys);
+    createKeyFile(withFile);
+    expect(readKeyRing({ dataDir: withFile, keys: envKeys })).toBe(envKeys);
+  });
+
+  it('gives each key a check value that tells it apart without revealing it', () => {
+    expect(keyCheckValue(key(1))).toBe(keyCheckValue(Buffer.from(key(1))));
+    expect(keyCheckValue(key(1))).not.toBe(keyCheckValue(key(2)));
+    expect(keyCheckValue(key(1))).toMatch(/^[0-9a-f]{64}$/);
+    expect(keyCheckValue(key(1))).not.toContain(key(1).toString('hex'));
   });
 });
 

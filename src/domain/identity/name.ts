@@ -17,7 +17,13 @@ const EDGE_SPACES = /^[\t\n\v\f\r \u3000]+|[\t\n\v\f\r \u3000]+$/g;
 const DOT_LOOKALIKES = /[\u2022\u30FB\uFF65\u2027\u22C5\uFF0E]/g;
 /** A full stop only counts as a separator between two Han characters. */
 const FULL_STOP_BETWEEN_HAN = /(?<=\p{Script=Han})\.(?=\p{Script=Han})/gu;
-const VALID_NAME = /^\p{Script=Han}+(?:\u00B7\p{Script=Han}+)*$/u;
+/**
+ * Han characters, except the CJK and Kangxi radicals (U+2E80–U+2FDF): Unicode gives them the Han
+ * script, but they are components, never characters of a registered name, and look like the
+ * ideographs they come from (⼈ U+2F08 beside 人).
+ */
+const VALID_NAME =
+  /^(?:(?![\u2E80-\u2FDF])\p{Script=Han})+(?:\u00B7(?:(?![\u2E80-\u2FDF])\p{Script=Han})+)*$/u;
 
 export function codePointLength(text: string): number {
   let n = 0;

@@ -1,5 +1,6 @@
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from 'typebox';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { AuditActor } from '../../services/audit.js';
@@ -9,7 +10,7 @@ import {
   type OperatorSession,
 } from '../../services/console/console-sessions.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
+import { FieldErrorSchema, ok } from '../envelope.js';
 import { CSRF_HEADER, type ROUTES, type RouteName } from './contract.js';
 
 declare module 'fastify' {
@@ -61,6 +62,16 @@ function guard(deps: ServiceDeps, name: RouteName, route: (typeof ROUTES)[RouteN
   };
 }
 
+/** The envelope, as the console's answers are described in the OpenAPI document. */
+const envelope = (data: TSchema) =>
+  Type.Object({
+    requestId: Type.String({ format: 'uuid' }),
+    responseCode: Type.String(),
+    responseMsg: Type.String(),
+    data,
+  });
+const ERROR = envelope(Type.Union([Type.Null(), Type.Object({ errors: Type.Array(FieldErrorSchema) })]));
+
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 /** Registers one call of the contract: its method, path, schemas, guard; the handler gives `data`. */
@@ -81,7 +92,7 @@ export function consoleRoute<N extends RouteName>(
       ...(r.params ? { params: r.params } : {}),
       ...(r.query ? { querystring: r.query } : {}),
       ...(r.body ? { body: r.body } : {}),
-      response: { 200: Envelope(r.response), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+      response: { 200: envelope(r.response), '4xx': ERROR, '5xx': ERROR },
     } as Record<string, unknown>,
     handler: async (request, reply) => ok(request, await handler(request, reply)),
   });

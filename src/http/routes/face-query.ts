@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { getFlowForClient } from '../../services/flows/queries.js';
 import { CLIENT_SECURITY, requireClient } from '../auth.js';
-import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
+import { ok } from '../envelope.js';
+import { AUTHENTICATED, EXAMPLES, errors, success } from '../responses.js';
 
 export const FlowData = Type.Object({
   flowId: Type.String(),
@@ -40,7 +41,10 @@ export const faceQueryRoute =
           tags: ['auth'],
           security: CLIENT_SECURITY,
           params: Type.Object({ flowId: Type.String({ description: '发起认证时返回的 flowId' }) }),
-          response: { 200: Envelope(FlowData), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+          response: {
+            200: success(FlowData, EXAMPLES.query200, '认证流程（个人信息已脱敏）'),
+            ...errors([...AUTHENTICATED, 404]),
+          },
         },
       },
       async (request) =>

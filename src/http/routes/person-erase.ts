@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { erasePerson } from '../../services/lifecycle/erasure.js';
 import { CLIENT_SECURITY, requireClient } from '../auth.js';
-import { Envelope, ErrorEnvelope, ok } from '../envelope.js';
+import { ok } from '../envelope.js';
+import { AUTHENTICATED, EXAMPLES, errors, success, WITH_BODY } from '../responses.js';
 
 /** The schema documents the contract; `domain/identity` alone judges a body (as for the face start). */
 const DOCUMENTATION_ONLY = () => () => true;
@@ -32,7 +33,10 @@ export const personEraseRoute =
           tags: ['persons'],
           security: CLIENT_SECURITY,
           body: PersonEraseBody,
-          response: { 200: Envelope(PersonEraseData), '4xx': ErrorEnvelope, '5xx': ErrorEnvelope },
+          response: {
+            200: success(PersonEraseData, EXAMPLES.erase200, '本次删除的流程数'),
+            ...errors([...WITH_BODY, ...AUTHENTICATED], { 400: EXAMPLES.erase400 }),
+          },
         },
       },
       async (request) =>

@@ -47,10 +47,15 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isHttpsUrl(value: unknown): value is string {
+/**
+ * e签宝's links are https. The one exception is a link on the configured API origin itself when
+ * that origin is plain http: only a local fake e签宝 is ever configured that way.
+ */
+function isFaceLink(value: unknown, apiOrigin: string): value is string {
   if (typeof value !== 'string') return false;
   try {
-    return new URL(value).protocol === 'https:';
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && url.origin === apiOrigin);
   } catch {
     return false;
   }
@@ -110,7 +115,8 @@ export class EsignProvider implements FaceProvider {
     if (typeof flowId !== 'string' || !FLOW_ID.test(flowId)) {
       throw badAnswer(operation, '认证服务返回的认证流程编号无效', 'an invalid flowId');
     }
-    if (!isHttpsUrl(originalUrl) || !isHttpsUrl(authUrl)) {
+    const apiOrigin = new URL(this.cfg.baseUrl).origin;
+    if (!isFaceLink(originalUrl, apiOrigin) || !isFaceLink(authUrl, apiOrigin)) {
       throw badAnswer(operation, '认证服务返回的认证链接无效', 'a link that is not an https URL');
     }
     if (typeof expire !== 'number' || !Number.isSafeInteger(expire) || expire <= Date.now()) {

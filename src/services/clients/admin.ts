@@ -4,11 +4,13 @@ import { checkNotifyUrl } from '../../notify/address-policy.js';
 import { generateWebhookSecret } from '../../notify/signing.js';
 import * as clientStore from '../../store/client-store.js';
 import { isUniqueViolation } from '../../store/db.js';
+import type { ClientRow } from '../../store/schema.js';
 import { type AuditActor, recordAudit, SYSTEM_ACTOR } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { SYS_ID } from './auth.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'now'>;
+const NOTIFY_URL_MESSAGE = '通知地址不可用：须为可解析到公网地址的 https URL，且不含用户名和密码';
 /** Creating and configuring clients also checks notify URLs and encrypts webhook secrets. */
 export type ConfigDeps = Pick<ServiceDeps, 'store' | 'now' | 'cipher' | 'config'>;
 
@@ -68,6 +70,17 @@ export async function updateClientNotifyUrl(
 ) {
   const client = await clientStore.findClientByName(deps.store.db, name);
   if (!client) throw new AppError('not_found', { detail: `no client named "${name}"` });
+  return setNotifyUrl(deps, client, notifyUrl, actor);
+}
+
+/** `updateClientNotifyUrl` for a client already at hand (the self-service endpoint has its id). */
+export async function setNotifyUrl(
+  deps: ConfigDeps,
+  client: ClientRow,
+  notifyUrl: string,
+  actor: AuditActor = SYSTEM_ACTOR,
+) {
+  const name = client.name;
   const url = await validNotifyUrl(deps, notifyUrl);
   const secret = client.webhook_secret_enc === null ? generateWebhookSecret() : null;
   await clientStore.updateClientNotify(deps.store.db, client.id, {
@@ -107,7 +120,12 @@ export async function rotateWebhookSecret(deps: ConfigDeps, name: string, actor:
 
 async function validNotifyUrl(deps: Pick<ServiceDeps, 'config'>, url: string): Promise<string> {
   const checked = await checkNotifyUrl(url, deps.config.notify.allowPrivateNetworks);
-  if (!checked.ok) throw new AppError('invalid', { detail: `notify URL ${checked.reason}` });
+  if (!checked.ok) {
+    throw new AppError('invalid', {
+      detail: `notify URL ${checked.reason}`,
+      data: { errors: [{ field: 'url', code: 'NOTIFY_URL', message: NOTIFY_URL_MESSAGE }] },
+    });
+  }
   return checked.url;
 }
 

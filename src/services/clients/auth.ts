@@ -31,7 +31,10 @@ export async function authenticate(
   const now = deps.now();
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now))
     throw unauthorized();
-  if (!sysId || !row.sys_ids.split(',').includes(sysId)) throw new AppError('forbidden');
+  if (!sysId) throw new AppError('forbidden', { userMessage: `缺少请求头 etc-sys-id，应为 ${SYS_ID}` });
+  if (!row.sys_ids.split(',').includes(sysId)) {
+    throw new AppError('forbidden', { userMessage: `请求头 etc-sys-id 取值不允许，应为 ${SYS_ID}` });
+  }
   await enforce(deps, `token:${row.token_id}`, deps.config.rateLimits.perToken, SECOND);
   if (row.last_used_at === null || row.last_used_at < now - TOUCH_INTERVAL_MS) {
     await clientStore.touchToken(deps.store.db, row.token_id, now);

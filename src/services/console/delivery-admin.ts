@@ -58,7 +58,7 @@ export async function redeliverFromConsole(deps: Deps, actor: Actor, deliveryId:
     actor,
     action: 'delivery.redeliver',
     clientId: found.client_id,
-    flowId: found.flow_id,
+    ...(found.flow_id ? { flowId: found.flow_id } : {}),
     target: deliveryId,
     requestId,
   });

@@ -143,7 +143,7 @@ export function deliveryView(d: DeliveryRow & { client_name: string }) {
     deliveryId: d.id,
     clientId: d.client_id,
     clientName: d.client_name,
-    flowId: d.flow_id,
+    flowId: d.flow_id ?? '',
     type: d.type,
     status: d.status,
     attempts: d.attempts,

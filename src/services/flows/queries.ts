@@ -1,5 +1,6 @@
 import { maskIdNumber, maskMobile, maskName } from '../../domain/identity/index.js';
-import { AppError } from '../../errors.js';
+import { AppError, type FieldError, invalid } from '../../errors.js';
+import type { ListedStatus } from '../../store/flow-store.js';
 import * as flowStore from '../../store/flow-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, FlowStatus } from '../../store/schema.js';
@@ -49,6 +50,11 @@ export const ERASED = '已删除';
 /** The masked view of one flow, shared by the query API, the sandbox page and the CLI. */
 export async function flowView(deps: ServiceDeps, flow: FlowRow): Promise<FlowView> {
   const person = await personStore.findPersonById(deps.store.db, flow.person_id);
+  return viewOf(deps, flow, person?.id_number_enc ?? null);
+}
+
+/** `flowView` with the person's encrypted ID number already at hand (a listed page loads them together). */
+function viewOf(deps: ServiceDeps, flow: FlowRow, idNumberEnc: string | null): FlowView {
   const status = effectiveStatus(flow, deps.now());
   return {
     flowId: flow.id,
@@ -67,9 +73,7 @@ export async function flowView(deps: ServiceDeps, flow: FlowRow): Promise<FlowVi
         : {
             name: maskName(deps.cipher.decrypt(flow.name_enc)),
             // A person is erased only when none of their flows holds data; a new flow refills them.
-            idNumber: person?.id_number_enc
-              ? maskIdNumber(deps.cipher.decrypt(person.id_number_enc))
-              : ERASED,
+            idNumber: idNumberEnc ? maskIdNumber(deps.cipher.decrypt(idNumberEnc)) : ERASED,
             mobile: maskMobile(deps.cipher.decrypt(flow.mobile_enc)),
           },
   };
@@ -118,4 +122,105 @@ export async function showFlow(deps: ServiceDeps, flowId: string, actor: AuditAc
 export async function getResultPage(deps: ServiceDeps, flowId: string): Promise<PublicStatus | null> {
   const flow = await findVisibleFlow(deps, flowId);
   return flow ? effectiveStatus(flow, deps.now()) : null;
+}
+
+const LISTED_STATUSES: readonly ListedStatus[] = ['PENDING', 'SUCCESS', 'FAILED', 'EXPIRED', 'SUPERSEDED'];
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface FlowListParams {
+  status?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+  limit?: string;
+}
+
+/** A position in the newest-first order; opaque to clients. */
+function encodeCursor(flow: Pick<FlowRow, 'created_at' | 'id'>): string {
+  return Buffer.from(JSON.stringify([flow.created_at, flow.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [createdAt, id] = value as unknown[];
+    if (!Number.isSafeInteger(createdAt) || typeof id !== 'string' || id.length > 64) return null;
+    return { createdAt: createdAt as number, id };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `GET /esign/api/auth/individual/face`: a client's own flows, newest first, in the same shape as
+ * the single query, so a client can reconcile after its own outage. `nextCursor` continues the
+ * listing where this page ended (null on the last page); flows created meanwhile never shift it.
+ */
+export async function listFlowsForClient(
+  deps: ServiceDeps,
+  clientId: string,
+  params: FlowListParams,
+  requestId?: string,
+) {
+  const errors: FieldError[] = [];
+  const status = params.status;
+  if (status !== undefined && !(LISTED_STATUSES as readonly string[]).includes(status)) {
+    errors.push({ field: 'status', code: 'ENUM', message: `status 须为 ${LISTED_STATUSES.join('、')} 之一` });
+  }
+  const time = (field: 'since' | 'until'): number | undefined => {
+    const raw = params[field];
+    if (raw === undefined) return undefined;
+    const ms = ISO_WITH_OFFSET.test(raw) ? Date.parse(raw) : Number.NaN;
+    if (Number.isNaN(ms)) {
+      errors.push({
+        field,
+        code: 'DATE_FORMAT',
+        message: `${field} 须为带时区的 ISO 8601 时间，例如 2026-11-28T00:00:00+08:00`,
+      });
+    }
+    return ms;
+  };
+  const since = time('since');
+  const until = time('until');
+  let limit = DEFAULT_PAGE_SIZE;
+  if (params.limit !== undefined) {
+    limit = /^\d{1,3}$/.test(params.limit) ? Number(params.limit) : 0;
+    if (limit < 1 || limit > MAX_PAGE_SIZE) {
+      errors.push({ field: 'limit', code: 'RANGE', message: `limit 须为1–${MAX_PAGE_SIZE}的整数` });
+    }
+  }
+  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
+  if (after === null)
+    errors.push({ field: 'cursor', code: 'CURSOR', message: 'cursor 无效，请使用上一页返回的 nextCursor' });
+  if (errors.length > 0) throw invalid(errors);
+
+  const rows = await flowStore.listClientFlows(deps.store.db, {
+    clientId,
+    ...(status === undefined ? {} : { status: status as ListedStatus }),
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    ...(after ? { after } : {}),
+    now: deps.now(),
+    // One more than asked tells whether another page follows.
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  // A page of (masked) personal data read: one audit event naming how many flows it showed.
+  if (page.length > 0) {
+    await recordAudit(deps, {
+      actor: { kind: 'client', id: clientId },
+      action: 'flow.list',
+      clientId,
+      ...(requestId ? { requestId } : {}),
+      detail: { flows: page.length },
+    });
+  }
+  return {
+    items: page.map((row) => viewOf(deps, row, row.id_number_enc)),
+    nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+  };
 }

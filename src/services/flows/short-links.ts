@@ -1,6 +1,7 @@
 import * as flowStore from '../../store/flow-store.js';
 import type { ServiceDeps } from '../deps.js';
-import { hit, MINUTE } from '../rate-limits.js';
+import { hit, MINUTE, peek } from '../rate-limits.js';
+import { originalUrlOf, shortCodeDigest } from './links.js';
 import { effectiveStatus } from './queries.js';
 
 export type ShortLinkTarget =
@@ -11,14 +12,22 @@ export type ShortLinkTarget =
 
 /** Resolves `/s/<code>`: records the first open and sends the person on while the flow is pending. */
 export async function openShortLink(deps: ServiceDeps, code: string, ip: string): Promise<ShortLinkTarget> {
-  // Per IP, so guessing codes from one address is slow; checked before the code is even parsed.
-  const rate = await hit(deps, `ip:${ip}`, deps.config.rateLimits.shortLinkPerIp, MINUTE);
+  // Per IP, so guessing codes from one address is slow: an address over the limit gets no answer
+  // about any code, known or not. Only unknown codes count against it, so a person opening their
+  // own link from behind the same carrier NAT as someone guessing is not blocked by their guesses.
+  const limit = deps.config.rateLimits.shortLinkPerIp;
+  const rate = await peek(deps, `ip:${ip}`, limit, MINUTE);
   if (!rate.allowed) return { kind: 'rate_limited', retryAfterSec: rate.retryAfterSec };
-  if (!/^[0-9A-Za-z]{10,64}$/.test(code)) return { kind: 'unknown' };
-  const flow = await flowStore.findFlowByShortCode(deps.store.db, code);
-  if (!flow) return { kind: 'unknown' };
+  const flow = /^[0-9A-Za-z]{10,64}$/.test(code)
+    ? await flowStore.findFlowByShortCode(deps.store.db, shortCodeDigest(deps.cipher, code))
+    : undefined;
+  if (!flow) {
+    await hit(deps, `ip:${ip}`, limit, MINUTE);
+    return { kind: 'unknown' };
+  }
   const now = deps.now();
-  if (effectiveStatus(flow, now) !== 'PENDING' || !flow.original_url) return { kind: 'gone' };
+  const url = originalUrlOf(deps.cipher, flow);
+  if (effectiveStatus(flow, now) !== 'PENDING' || !url) return { kind: 'gone' };
   if (flow.opened_at === null) await flowStore.markOpened(deps.store.db, flow.id, now);
-  return { kind: 'redirect', url: flow.original_url };
+  return { kind: 'redirect', url };
 }

@@ -7,8 +7,10 @@ import * as lifecycleStore from '../../store/lifecycle-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, PersonRow } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
-import { DAY, enforce } from '../rate-limits.js';
+import { type Idempotent, runIdempotent } from '../idempotency.js';
+import { DAY, enforce, hit, peek } from '../rate-limits.js';
 import { formatBeijing, sleep } from '../time.js';
+import { originalUrlOf, sealShortCode, shortCodeOf } from './links.js';
 import { STALE_RESERVATION_MS } from './reconcile.js';
 
 /** A pending link is handed out again only while it has at least this long left. */
@@ -105,7 +107,7 @@ async function decide(
     provider_flow_id: null,
     status: 'CREATING',
     fingerprint,
-    short_code: randomBase62(SHORT_CODE_LENGTH),
+    ...sealShortCode(deps.cipher, randomBase62(SHORT_CODE_LENGTH)),
     original_url: null,
     expire_at: null,
     name_enc: deps.cipher.encrypt(p.name),
@@ -118,11 +120,11 @@ async function decide(
     opened_at: null,
     completed_at: null,
     reconcile_due_at: null,
-    mobile_index: deps.cipher.blindIndex('mobile', p.mobile),
     consent_at: null,
     consent_text_hash: null,
     consent_lang: null,
     erased_at: null,
+    mobile_index: deps.cipher.blindIndex('mobile', p.mobile),
   };
   return deps.store.db.transaction().execute(async (trx) => {
     if (!(await flowStore.tryReserveFlow(trx, row))) {
@@ -172,14 +174,7 @@ async function callProvider(
   const base = deps.config.publicBaseUrl;
   let result: Awaited<ReturnType<ServiceDeps['provider']['startFace']>>;
   try {
-    // Billed flows per person are capped; only this path (a new flow) counts, not reuse or verified.
-    await enforce(
-      deps,
-      `person:${person.id}`,
-      deps.config.rateLimits.newFlowsPerPerson,
-      DAY,
-      '该用户发起认证次数过多，请24小时后再试',
-    );
+    await enforceNewFlowLimits(deps, reservation.client_id, person.id);
     result = await deps.provider.startFace({
       flowId: reservation.id,
       person: {
@@ -212,7 +207,7 @@ async function callProvider(
     ...reservation,
     status: 'PENDING',
     provider_flow_id: result.providerFlowId,
-    original_url: result.originalUrl,
+    original_url: deps.cipher.encrypt(result.originalUrl),
     expire_at: result.expireAt.getTime(),
     account_id: result.accountId,
     updated_at: now,
@@ -236,6 +231,30 @@ async function callProvider(
   return present(deps, 'created', flow);
 }
 
+const NEW_FLOWS_MESSAGE = '该用户发起认证次数过多，请24小时后再试';
+
+/**
+ * Billed flows per person are capped; only a new flow counts, not reuse or verified. The cap is
+ * per client (one client cannot lock a person out of the others); the optional cap over all
+ * clients is checked first and counted last, so a refusal by either leaves the other untouched.
+ */
+async function enforceNewFlowLimits(deps: ServiceDeps, clientId: string, personId: string): Promise<void> {
+  const { newFlowsPerPerson, newFlowsPerPersonAllClients: allClients } = deps.config.rateLimits;
+  const globalKey = `person-all:${personId}`;
+  if (allClients > 0) {
+    const d = await peek(deps, globalKey, allClients, DAY);
+    if (!d.allowed) {
+      throw new AppError('rate_limited', {
+        retryAfter: d.retryAfterSec,
+        detail: 'rate limit person-all exceeded',
+        userMessage: NEW_FLOWS_MESSAGE,
+      });
+    }
+  }
+  await enforce(deps, `person:${clientId}:${personId}`, newFlowsPerPerson, DAY, NEW_FLOWS_MESSAGE);
+  if (allClients > 0) await hit(deps, globalKey, allClients, DAY);
+}
+
 function verified(deps: ServiceDeps, clientId: string, accountId: string): FaceStartResult {
   deps.eventStats.count(clientId, 'req.verified');
   return { outcome: 'verified', esignAccountId: accountId };
@@ -246,9 +265,24 @@ function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow
   return {
     outcome,
     flowId: flow.id,
-    authUrl: `${deps.config.publicBaseUrl}/s/${flow.short_code}`,
-    originalUrl: flow.original_url ?? '',
+    authUrl: `${deps.config.publicBaseUrl}/s/${shortCodeOf(deps.cipher, flow)}`,
+    originalUrl: originalUrlOf(deps.cipher, flow) ?? '',
     expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
     esignAccountId: flow.account_id,
   };
+}
+
+/**
+ * `startFaceAuth` under an optional `Idempotency-Key`: a retry with the same key and the same
+ * person answers the first result again (`replayed`) instead of doing the work twice.
+ */
+export async function startFaceAuthOnce(
+  deps: ServiceDeps,
+  clientId: string,
+  p: ValidatedPerson,
+  idempotencyKey: string | undefined,
+): Promise<Idempotent<FaceStartResult>> {
+  if (idempotencyKey === undefined)
+    return { result: await startFaceAuth(deps, clientId, p), replayed: false };
+  return runIdempotent(deps, clientId, idempotencyKey, p, () => startFaceAuth(deps, clientId, p));
 }

@@ -8,7 +8,7 @@ import { canDeliver } from './endpoint.js';
 export interface DeliveryView {
   id: string;
   client: string;
-  flowId: string;
+  flowId: string | null;
   type: string;
   status: DeliveryRow['status'];
   attempts: number;

@@ -1,8 +1,10 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-result-delivery.js';
+import * as m003 from './003-hardening.js';
 import * as m004 from './004-data-lifecycle.js';
 import * as m005 from './005-console.js';
+import * as m006 from './006-client-api.js';
 
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
 export const migrationProvider: MigrationProvider = {
@@ -10,8 +12,10 @@ export const migrationProvider: MigrationProvider = {
     return {
       '001-initial': m001,
       '002-result-delivery': m002,
+      '003-hardening': m003,
       '004-data-lifecycle': m004,
       '005-console': m005,
+      '006-client-api': m006,
     };
   },
 };

@@ -63,6 +63,10 @@ describe('validateName', () => {
     ['키보드', 'Hangul'],
     ['カタカナ', 'Katakana'],
     ['\u00A0张三', 'non-breaking space is not trimmed'],
+    ['⺀⺁', 'CJK radicals supplement (U+2E80, U+2E81)'],
+    ['张⼈', 'Kangxi radical U+2F08 beside a Han character'],
+    ['\u2FD5\u2FD5', 'last Kangxi radical U+2FD5'],
+    ['⼈·⼈', 'radicals around a middle dot'],
   ])('rejects %s (%s) with NAME_CHARS', (raw) => {
     expect(codeOf(raw)).toBe('NAME_CHARS');
   });
