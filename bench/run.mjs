@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { INVALID_BODIES, person, personSequence } from './people.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -45,7 +46,11 @@ const ESIGN_LATENCY_MS = 200;
 /** A person without an e签宝 account costs two upstream calls: create account, then start face. */
 const ESIGN_CALLS_PER_NEW_FLOW = 2;
 const THEORETICAL_ESIGN_RPS = ESIGN_CONNECTIONS / ((ESIGN_CALLS_PER_NEW_FLOW * ESIGN_LATENCY_MS) / 1000);
-const ALL = ['new-person', 'same-person', 'invalid', 'query', 'esign-latency', 'grown'];
+const ALL = ['new-person', 'same-person', 'invalid', 'query', 'esign-latency', 'grown', 'console-overview'];
+/** The console's 30-day overview on the seeded database must answer within this, on both stores. */
+const OVERVIEW_TARGET_MS = 300;
+const OVERVIEW_RUNS = QUICK ? 5 : 20;
+const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const selected = opt.only ? opt.only.split(',') : ALL;
 for (const s of selected) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL}`);
 
@@ -56,6 +61,7 @@ const TARGETS = {
   query: { min: 0.6, text: '≥0.60×base' },
   'esign-latency': { min: 0.85, text: `≥0.85×${THEORETICAL_ESIGN_RPS} (theory)` },
   grown: { min: 0.8, text: '≥0.80×new-person' },
+  'console-overview': { text: `30 d overview < ${OVERVIEW_TARGET_MS} ms on both stores` },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -316,6 +322,143 @@ async function createFlows(gw, headers, next, n) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// console-overview: the operator console's 30-day overview on 1M seeded flows, SQLite and PostgreSQL
+
+/** Runs the CLI with `input` on stdin (for `--password-stdin`). */
+function cliWithInput(env, input, ...args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`${args.join(' ')}: ${err}`)),
+    );
+    child.stdin.end(input);
+  });
+}
+
+/** Seeds a migrated database (SQLite file in the env's DATA_DIR, or its DATABASE_URL). */
+async function seed(env) {
+  const target = env.DATABASE_URL
+    ? ['--database-url', env.DATABASE_URL]
+    : ['--db', path.join(env.DATA_DIR, 'etc-esign.sqlite')];
+  const args = [path.join(BENCH, 'seed-flows.mjs'), ...target, '--flows', String(SEED_FLOWS)];
+  return JSON.parse((await run(process.execPath, [...args, '--base-url', env.PUBLIC_BASE_URL])).stdout);
+}
+
+/** An admin session on a gateway: operator created by the CLI, logged in, first password changed. */
+async function consoleSession(gw, env) {
+  const first = 'bench-initial-password';
+  await cliWithInput(
+    env,
+    `${first}\n`,
+    'operator',
+    'create',
+    'bench-ops',
+    '--role',
+    'admin',
+    '--password-stdin',
+  );
+  const login = await fetch(`${gw.url}/console/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench-ops', password: first }),
+  });
+  if (login.status !== 200) throw new Error(`console login answered ${login.status}`);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const { csrfToken } = (await login.json()).data;
+  const changed = await fetch(`${gw.url}/console/api/session/password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+    body: JSON.stringify({ currentPassword: first, newPassword: 'bench-chosen-password' }),
+  });
+  if (changed.status !== 200) throw new Error(`password change answered ${changed.status}`);
+  return cookie;
+}
+
+/** Times `runs` overview calls after warm-ups; the gateway's whole answer, as the browser waits for it. */
+async function timeOverview(gw, cookie, range, runs) {
+  const once = async () => {
+    const t = performance.now();
+    const res = await fetch(`${gw.url}/console/api/overview?range=${range}`, { headers: { cookie } });
+    const body = await res.json();
+    if (res.status !== 200) throw new Error(`overview answered ${res.status}`);
+    return { ms: performance.now() - t, created: body.data.funnel.created };
+  };
+  for (let i = 0; i < 3; i++) await once();
+  const samples = [];
+  for (let i = 0; i < runs; i++) samples.push(await once());
+  const ms = samples.map((x) => x.ms).sort((a, b) => a - b);
+  return {
+    median_ms: round(median(ms), 1),
+    p95_ms: round(ms[Math.min(ms.length - 1, Math.ceil(0.95 * ms.length) - 1)], 1),
+    max_ms: round(ms[ms.length - 1], 1),
+    flows_in_range: samples[0].created,
+  };
+}
+
+async function measureOverview(name, env) {
+  const gw = await startGateway(`gateway-${name}`, env);
+  try {
+    const cookie = await consoleSession(gw, env);
+    const result = { '30d': await timeOverview(gw, cookie, '30d', OVERVIEW_RUNS) };
+    result['24h'] = await timeOverview(gw, cookie, '24h', OVERVIEW_RUNS);
+    console.log(
+      `  console-overview ${name}: 30d median ${result['30d'].median_ms} ms, p95 ${result['30d'].p95_ms} ms`,
+    );
+    return result;
+  } finally {
+    await gw.stop();
+  }
+}
+
+/** The overview on SQLite (the grown database when that scenario ran) and on a seeded PostgreSQL. */
+async function consoleOverview(grownEnv) {
+  const out = { seeding: {} };
+  let sqliteEnv = grownEnv;
+  if (!sqliteEnv) {
+    sqliteEnv = gatewayEnv('overview-sqlite', await freePort());
+    await prepareDb(sqliteEnv);
+    console.log(`seeding ${SEED_FLOWS.toLocaleString('en')} flows (SQLite)…`);
+    out.seeding.sqlite = await seed(sqliteEnv);
+  }
+  out.sqlite = await measureOverview('overview-sqlite', sqliteEnv);
+
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    console.log(
+      `PostgreSQL at ${PG_ADMIN_URL} unreachable (${err.message}): console-overview on SQLite only`,
+    );
+    out.postgres = null;
+    return out;
+  }
+  const dbName = `etc_esign_bench_${process.pid}`;
+  await admin.query(`create database ${dbName}`);
+  try {
+    const url = new URL(PG_ADMIN_URL);
+    url.pathname = `/${dbName}`;
+    const pgEnv = gatewayEnv('overview-postgres', await freePort(), { DATABASE_URL: url.toString() });
+    await prepareDb(pgEnv);
+    console.log(`seeding ${SEED_FLOWS.toLocaleString('en')} flows (PostgreSQL)…`);
+    out.seeding.postgres = await seed(pgEnv);
+    console.log(`seeded PostgreSQL in ${out.seeding.postgres.seconds}s`);
+    out.postgres = await measureOverview('overview-postgres', pgEnv);
+  } finally {
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run
 
 const needs = (...names) => names.some((n) => selected.includes(n));
@@ -327,6 +470,8 @@ const headersFor = (token) => ({
 });
 const summary = {};
 let seeding = null;
+/** console-overview results: not a load scenario, reported in its own lines. */
+let overview = null;
 
 /**
  * Linux pressure stall info: the share of time some task waited for a CPU. On an idle machine it
@@ -356,8 +501,10 @@ async function main() {
   // The grown database is seeded before any server runs load, so seeding does not disturb numbers.
   let grown = null;
   let grownToken = null;
+  let grownEnv = null;
   if (needs('grown')) {
     const env = gatewayEnv('grown', await freePort());
+    grownEnv = env;
     grownToken = await prepareDb(env);
     console.log(`seeding ${SEED_FLOWS.toLocaleString('en')} flows…`);
     const db = path.join(env.DATA_DIR, 'etc-esign.sqlite');
@@ -470,6 +617,7 @@ async function main() {
     ]);
     summary['esign-latency'] = { gw: r.gateway, fakeRss: peakRssMb(fake) };
   }
+  if (needs('console-overview')) overview = await consoleOverview(grownEnv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,7 +648,7 @@ function report() {
     ]);
   for (const name of ALL) {
     const s = summary[name];
-    if (!s) continue;
+    if (!s || name === 'console-overview') continue;
     const t = TARGETS[name];
     const ratio =
       name === 'esign-latency'
@@ -562,16 +710,34 @@ function report() {
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) =>
     cells.map((c, i) => (i < 2 || i === 8 ? c.padEnd(width[i]) : c.padStart(width[i]))).join('  ');
-  console.log(`\n${line(head)}\n${width.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const r of rows) console.log(line(r));
-  console.log(
-    'ratio: gateway ÷ baseline req/s (medians of the same interleaved rounds); esign-latency: ÷ theoretical ' +
-      `${ESIGN_CONNECTIONS} conns ÷ (${ESIGN_CALLS_PER_NEW_FLOW}×${ESIGN_LATENCY_MS} ms) = ${THEORETICAL_ESIGN_RPS} req/s; ` +
-      'grown: ÷ new-person gateway req/s from the same rounds. cpu ms/req: server CPU time ÷ answers. ' +
-      'unexpected: statuses other than the expected ones.',
-  );
+  if (rows.length > 0) {
+    console.log(`\n${line(head)}\n${width.map((w) => '-'.repeat(w)).join('  ')}`);
+    for (const r of rows) console.log(line(r));
+    console.log(
+      'ratio: gateway ÷ baseline req/s (medians of the same interleaved rounds); esign-latency: ÷ theoretical ' +
+        `${ESIGN_CONNECTIONS} conns ÷ (${ESIGN_CALLS_PER_NEW_FLOW}×${ESIGN_LATENCY_MS} ms) = ${THEORETICAL_ESIGN_RPS} req/s; ` +
+        'grown: ÷ new-person gateway req/s from the same rounds. cpu ms/req: server CPU time ÷ answers. ' +
+        'unexpected: statuses other than the expected ones.',
+    );
+  }
   if (seeding)
     console.log(`grown: seeded ${seeding.flows} flows / ${seeding.persons} persons in ${seeding.seconds}s`);
+  if (overview) {
+    const ms = (store) => overview[store]?.['30d'].median_ms ?? null;
+    const pass = [ms('sqlite'), ms('postgres')].every((m) => m !== null && m < OVERVIEW_TARGET_MS);
+    scenarios['console-overview'] = {
+      sqlite_ms: ms('sqlite'),
+      postgres_ms: ms('postgres'),
+      target: TARGETS['console-overview'].text,
+      pass,
+      seeded_flows: SEED_FLOWS,
+      detail: { sqlite: overview.sqlite, postgres: overview.postgres, seeding: overview.seeding },
+    };
+    console.log(
+      `\nconsole-overview (${SEED_FLOWS.toLocaleString('en')} seeded flows, GET /console/api/overview?range=30d, median of ${OVERVIEW_RUNS}): ` +
+        `SQLite ${ms('sqlite')} ms, PostgreSQL ${ms('postgres') ?? 'not run'} ms — target < ${OVERVIEW_TARGET_MS} ms: ${pass ? 'yes' : 'NO'}`,
+    );
+  }
 
   const cpus = os.cpus();
   const json = {
@@ -608,7 +774,7 @@ function report() {
       'share of time some task waited for a CPU)',
   );
   return Object.values(summary).some(
-    (s) => s.gw.unexpected || s.gw.errors || s.base?.unexpected || s.base?.errors,
+    (s) => s.gw?.unexpected || s.gw?.errors || s.base?.unexpected || s.base?.errors,
   );
 }
 
@@ -625,7 +791,7 @@ try {
 }
 // Graceful stops: a gateway writes its CPU profile only when it exits normally.
 await Promise.all([...procs].map((proc) => proc.stop()));
-if (Object.keys(summary).length > 0 && report()) failed = true;
+if ((Object.keys(summary).length > 0 || overview) && report()) failed = true;
 if (crashed.length > 0) {
   console.error(`crashed:\n  ${crashed.join('\n  ')}`);
   failed = true;

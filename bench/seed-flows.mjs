@@ -1,26 +1,35 @@
 /**
- * Fills a migrated SQLite database with N existing flows (and their persons) for the `grown`
- * scenario. Going through the API would take hours; direct inserts with prepared statements in
+ * Fills a migrated SQLite or PostgreSQL database with N existing flows (and their persons) for the
+ * `grown` and `console-overview` scenarios. Going through the API would take hours; direct inserts with prepared statements in
  * large transactions take seconds. Encrypted columns get placeholders of the real shape
  * (`k1.<base64url(nonce|ciphertext|tag)>`, same lengths) because the bench never decrypts them;
  * blind indexes are random, so no seeded person collides with a bench person.
  *
- * Usage: node bench/seed-flows.mjs --db FILE --flows N [--client bench] [--base-url URL]
- * Prints one JSON line: { persons, flows, clients, seconds, index_seconds }.
+ * Flows are created at every hour of the past year, so the console's hourly statistics have a
+ * realistic number of rows; after loading, those statistics are recounted from the flows with the
+ * gateway's own code (`rebuildFlowStats`, from `dist/`: run `npm run build` first).
+ *
+ * Usage: node bench/seed-flows.mjs (--db FILE | --database-url postgres://…) --flows N
+ *          [--client bench] [--base-url URL]
+ * Prints one JSON line: { persons, flows, clients, seconds, index_seconds, stats_seconds }.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { openStore } from '../dist/store/db.js';
+import { rebuildFlowStats } from '../dist/store/stats-store.js';
 
 const { values: args } = parseArgs({
   options: {
     db: { type: 'string' },
+    'database-url': { type: 'string' },
     flows: { type: 'string', default: '1000000' },
     client: { type: 'string', default: 'bench' },
     'base-url': { type: 'string', default: 'http://127.0.0.1:8080' },
   },
 });
-if (!args.db) throw new Error('--db is required');
+if (!args.db === !args['database-url']) throw new Error('one of --db FILE or --database-url URL is required');
 const TOTAL = Number(args.flows);
 /**
  * Rows per transaction. Random keys touch every index page, and each commit writes every dirty
@@ -32,38 +41,132 @@ const DAY = 86_400_000;
 const started = performance.now();
 const secs = (since) => Number(((performance.now() - since) / 1000).toFixed(1));
 
-const db = new Database(args.db);
-// Bulk-load settings for this connection only; the gateway opens its own with its own pragmas.
-db.pragma('journal_mode = OFF'); // no rollback journal while loading; WAL is restored at the end
-db.pragma('synchronous = OFF');
-db.pragma('cache_size = -2097152'); // 2 GiB: every index of 1M random keys stays in memory
-db.pragma('foreign_keys = OFF');
+const FLOW_COLUMNS = `id, client_id, person_id, provider, provider_flow_id, status, fingerprint, short_code,
+  original_url, expire_at, name_enc, mobile_enc, valid_period_enc, account_id, fail_reason, created_at, updated_at,
+  opened_at, completed_at`;
+const PERSON_COLUMNS =
+  'id, id_index, name_enc, id_number_enc, id_kind, account_id, verified_at, verified_name_index, created_at';
+// Only the columns migration 001 defines: later migrations must add nullable or defaulted ones.
+const FLOW_TYPES =
+  'text,text,text,text,text,text,text,text,text,int8,text,text,text,text,text,int8,int8,int8,int8';
+const PERSON_TYPES = 'text,text,text,text,text,text,int8,text,int8';
 
-const bench = db.prepare('select id from clients where name = ?').get(args.client);
-if (!bench) throw new Error(`no client "${args.client}": run "client create" first`);
+/** Where rows go: better-sqlite3 statements in large transactions, or batched PostgreSQL inserts. */
+async function sqliteSink(file) {
+  const db = new Database(file);
+  // Bulk-load settings for this connection only; the gateway opens its own with its own pragmas.
+  db.pragma('journal_mode = OFF'); // no rollback journal while loading; WAL is restored at the end
+  db.pragma('synchronous = OFF');
+  db.pragma('cache_size = -2097152'); // 2 GiB: every index of 1M random keys stays in memory
+  db.pragma('foreign_keys = OFF');
+  const insertPerson = db.prepare(`insert into persons (${PERSON_COLUMNS}) values (${'?,'.repeat(8)}?)`);
+  const insertFlow = db.prepare(`insert into flows (${FLOW_COLUMNS}) values (${'?,'.repeat(18)}?)`);
+  const insertClient = db.prepare(
+    'insert into clients (id, name, sys_ids, notify_url, webhook_secret_enc, created_at) values (?, ?, ?, null, null, ?)',
+  );
+  // Secondary indexes (whatever the migrations defined) are dropped during the load and rebuilt
+  // after it: CREATE INDEX sorts once, where a million random-key inserts thrash the CPU cache.
+  const indexes = db
+    .prepare(
+      "select name, sql from sqlite_master where type = 'index' and tbl_name in ('flows', 'persons') and sql is not null",
+    )
+    .all();
+  let inBatch = false;
+  let committedAt = 0;
+  return {
+    clientId: async (name) => db.prepare('select id from clients where name = ?').get(name)?.id,
+    addClient: async (id, name, at) => insertClient.run(id, name, 'E02', at),
+    dropIndexes: async () => {
+      for (const { name } of indexes) db.exec(`drop index "${name}"`);
+    },
+    person: (row) => {
+      if (!inBatch) {
+        db.exec('begin');
+        inBatch = true;
+      }
+      insertPerson.run(row);
+    },
+    flow: (row) => insertFlow.run(row),
+    /** Commits every BATCH rows: few large commits write each index page about once. */
+    flush: async (force) => {
+      if (inBatch && (force || flows - committedAt >= BATCH)) {
+        db.exec('commit');
+        inBatch = false;
+        committedAt = flows;
+      }
+    },
+    recreateIndexes: async () => {
+      db.transaction(() => {
+        for (const { sql } of indexes) db.exec(sql);
+      })();
+    },
+    close: async () => {
+      db.pragma('journal_mode = WAL');
+      db.close();
+    },
+    database: { kind: 'sqlite', file },
+  };
+}
+
+async function postgresSink(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  // Seeded rows reference seeded rows: skip the per-row foreign-key triggers (superuser only).
+  await client.query("set session_replication_role = 'replica'");
+  const { rows: indexes } = await client.query(
+    `select indexname, indexdef from pg_indexes where schemaname = current_schema()
+       and tablename in ('flows', 'persons') and indexname not in (
+         select conname from pg_constraint where conrelid in ('flows'::regclass, 'persons'::regclass))`,
+  );
+  const people = [];
+  const flowRows = [];
+  /** One INSERT … SELECT FROM unnest(arrays) per table and batch: a handful of round trips. */
+  const insert = async (table, columns, types, rows) => {
+    if (rows.length === 0) return;
+    const cols = types.split(',').map((_, i) => rows.map((r) => r[i]));
+    const params = types.split(',').map((t, i) => `$${i + 1}::${t}[]`);
+    await client.query(`insert into ${table} (${columns}) select * from unnest(${params.join(', ')})`, cols);
+    rows.length = 0;
+  };
+  return {
+    clientId: async (name) =>
+      (await client.query('select id from clients where name = $1', [name])).rows[0]?.id,
+    addClient: async (id, name, at) =>
+      client.query(
+        'insert into clients (id, name, sys_ids, notify_url, webhook_secret_enc, created_at) values ($1, $2, $3, null, null, $4)',
+        [id, name, 'E02', at],
+      ),
+    dropIndexes: async () => {
+      for (const { indexname } of indexes) await client.query(`drop index "${indexname}"`);
+    },
+    person: (row) => people.push(row),
+    flow: (row) => flowRows.push(row),
+    flush: async (force) => {
+      if (!force && flowRows.length < 20_000) return;
+      await insert('persons', PERSON_COLUMNS, PERSON_TYPES, people);
+      await insert('flows', FLOW_COLUMNS, FLOW_TYPES, flowRows);
+    },
+    recreateIndexes: async () => {
+      for (const { indexdef } of indexes) await client.query(indexdef);
+      await client.query('analyze flows');
+      await client.query('analyze persons');
+    },
+    close: () => client.end(),
+    database: { kind: 'postgres', url, poolSize: 2 },
+  };
+}
+
+const sink = args.db ? await sqliteSink(args.db) : await postgresSink(args['database-url']);
+const benchId = await sink.clientId(args.client);
+if (!benchId) throw new Error(`no client "${args.client}": run "client create" first`);
 
 // Four other clients, so the bench client's rows sit among others' in every index, as in production.
-const insertClient = db.prepare(
-  'insert into clients (id, name, sys_ids, notify_url, webhook_secret_enc, created_at) values (?, ?, ?, null, null, ?)',
-);
-const clientIds = [bench.id, bench.id];
-db.transaction(() => {
-  for (let i = 1; i <= 4; i++) {
-    const id = randomUUID();
-    insertClient.run(id, `seeded-${i}-${id.slice(0, 8)}`, 'E02', Date.now() - 400 * DAY);
-    clientIds.push(id);
-  }
-})();
-
-// Only the columns migration 001 defines: later migrations must add nullable or defaulted ones.
-const insertPerson = db.prepare(`insert into persons
-  (id, id_index, name_enc, id_number_enc, id_kind, account_id, verified_at, verified_name_index, created_at)
-  values (?, ?, ?, ?, 'CN', ?, ?, ?, ?)`);
-const insertFlow = db.prepare(`insert into flows
-  (id, client_id, person_id, provider, provider_flow_id, status, fingerprint, short_code, original_url,
-   expire_at, name_enc, mobile_enc, valid_period_enc, account_id, fail_reason, created_at, updated_at,
-   opened_at, completed_at)
-  values (?, ?, ?, 'sandbox', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+const clientIds = [benchId, benchId];
+for (let i = 1; i <= 4; i++) {
+  const id = randomUUID();
+  await sink.addClient(id, `seeded-${i}-${id.slice(0, 8)}`, Date.now() - 400 * DAY);
+  clientIds.push(id);
+}
 
 // Placeholders come from Math.random and a pool of real random bytes: crypto-strength randomness
 // per row cost more than the inserts themselves, and nothing here is a secret.
@@ -109,8 +212,9 @@ function seedPerson(p) {
   const lastStatus = r < 1 ? 'PENDING' : r < 45 ? 'SUCCESS' : r < 85 ? 'EXPIRED' : 'FAILED';
   const accountId = lastStatus === 'SUCCESS' ? hex().slice(0, 32) : null;
   const nameEnc = enc(9);
-  let t = now - (1 + (p % 365)) * DAY;
-  insertPerson.run(personId, hex(), nameEnc, enc(18), accountId, accountId && t, accountId && hex(), t);
+  // Spread over every minute of the day too: the hourly statistics get a row for every hour.
+  let t = now - (1 + (p % 365)) * DAY - ((p * 7919) % 1440) * 60_000;
+  sink.person([personId, hex(), nameEnc, enc(18), 'CN', accountId, accountId && t, accountId && hex(), t]);
   persons++;
   for (let i = 0; i < count; i++) {
     const last = i === count - 1;
@@ -119,10 +223,11 @@ function seedPerson(p) {
     const expire = status === 'PENDING' ? now + (2 + (p % 20)) * 3_600_000 : t + 30 * 60_000;
     const done = status === 'SUCCESS' || status === 'FAILED' ? t + 120_000 : null;
     const providerFlowId = `sbx_${base62(24)}`;
-    insertFlow.run(
+    sink.flow([
       randomUUID(),
       clientId,
       personId,
+      'sandbox',
       providerFlowId,
       status,
       hex(),
@@ -138,34 +243,36 @@ function seedPerson(p) {
       done ?? t,
       done ? t + 60_000 : null,
       done,
-    );
+    ]);
     flows++;
     t += 3 * DAY;
   }
 }
 
-// Secondary indexes (whatever the migrations defined) are dropped during the load and rebuilt
-// after it: CREATE INDEX sorts once, where a million random-key inserts thrash the CPU cache.
-const indexes = db
-  .prepare(
-    "select name, sql from sqlite_master where type = 'index' and tbl_name in ('flows', 'persons') and sql is not null",
-  )
-  .all();
-for (const { name } of indexes) db.exec(`drop index "${name}"`);
-
+await sink.dropIndexes();
 let next = 0;
-const batch = db.transaction(() => {
-  const end = Math.min(flows + BATCH, TOTAL);
-  while (flows < end) seedPerson(next++);
-});
-while (flows < TOTAL) batch();
+while (flows < TOTAL) {
+  seedPerson(next++);
+  await sink.flush(false);
+}
+await sink.flush(true);
 const loaded = performance.now();
-db.transaction(() => {
-  for (const { sql } of indexes) db.exec(sql);
-})();
-db.pragma('journal_mode = WAL');
-db.close();
+await sink.recreateIndexes();
+await sink.close();
+const indexed = performance.now();
+
+// The console's hourly statistics, recounted from the flows just loaded by the gateway's own code.
+const store = openStore(sink.database);
+await rebuildFlowStats(store.db);
+await store.close();
 
 process.stdout.write(
-  `${JSON.stringify({ persons, flows, clients: 4, seconds: secs(started), index_seconds: secs(loaded) })}\n`,
+  `${JSON.stringify({
+    persons,
+    flows,
+    clients: 4,
+    seconds: secs(started),
+    index_seconds: Number(((indexed - loaded) / 1000).toFixed(1)),
+    stats_seconds: secs(indexed),
+  })}\n`,
 );

@@ -116,10 +116,10 @@ function ttcBucketExpr() {
   return sql<string>`case ${sql.join(whens, sql` `)} else ${sql.lit(bucketKey('flow.ttc', TTC_BOUNDS_MS.length))} end`;
 }
 
-/** The flow counters, recounted from `flows` itself (slow: a full scan; for checks and rebuilds). */
-export async function recountFlowStats(ex: Executor): Promise<StatDelta[]> {
+/** The flow counters as `flows` itself has them: one SELECT of (hour, client_id, key, n) rows. */
+function recountQuery() {
   const finals = sql.join(FINAL_FLOW_STATUSES.map((s) => sql.lit(s)));
-  const { rows } = await sql<{ hour: number; client_id: string; key: string; n: number | string }>`
+  return sql`
     select ${hourExpr} as hour, client_id, 'flow.created' as key, count(*) as n
       from flows where status <> 'CREATING' group by 1, 2
     union all
@@ -133,18 +133,26 @@ export async function recountFlowStats(ex: Executor): Promise<StatDelta[]> {
       from flows where completed_at is not null group by 1, 2, 3
     union all
     select ${hourExpr}, client_id, 'flow.ttc_sum_ms', sum(completed_at - created_at)
-      from flows where completed_at is not null group by 1, 2
-  `.execute(ex);
+      from flows where completed_at is not null group by 1, 2`;
+}
+
+/** The flow counters, recounted from `flows` (slow: a full scan; for checks and rebuilds). */
+export async function recountFlowStats(ex: Executor): Promise<StatDelta[]> {
+  const { rows } = await sql<{ hour: number | string; client_id: string; key: string; n: number | string }>`${recountQuery()}`.execute(
+    ex,
+  );
   return rows.map((r) => ({ hour: Number(r.hour), clientId: r.client_id, key: r.key, n: Number(r.n) }));
 }
 
-/** Replaces the stored flow counters with a recount. Run it while no gateway changes flows. */
+/**
+ * Replaces the stored flow counters with a recount, in one transaction and inside the database.
+ * Run it while no gateway changes flows (a change in between would be counted twice or not at all).
+ */
 export async function rebuildFlowStats(ex: Executor): Promise<number> {
   return inTransaction(ex, async (trx) => {
     await trx.deleteFrom('stats_hourly').where('key', 'like', 'flow.%').execute();
-    const all = await recountFlowStats(trx);
-    for (let i = 0; i < all.length; i += 1000) await addStats(trx, all.slice(i, i + 1000));
-    return all.length;
+    const res = await sql`insert into stats_hourly (hour, client_id, key, n) ${recountQuery()}`.execute(trx);
+    return Number(res.numAffectedRows ?? 0);
   });
 }
 
