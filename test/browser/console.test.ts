@@ -408,13 +408,22 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     expect(await attempts.last().textContent()).toMatch(/结果通知第 \d+ 次发送：HTTP 204，耗时 \d+ ms$/);
   });
 
-  it('deliveries page lists the dead notification left; a reveal needs a reason and leaves an audit entry', async () => {
+  it('deliveries page: the dead notification left, redelivered with all of its client’s; a reveal needs a reason and leaves an audit entry', async () => {
     await page.goto(consoleUrl('#/deliveries'));
     const rows = page.getByTestId('deliveries').locator('.el-table__row');
     // (Until the route changes, the flow page's own delivery table is still on screen.)
     await page.getByRole('heading', { name: '结果通知' }).waitFor();
     await expect.poll(() => rows.allTextContents()).toEqual([expect.stringContaining(flows.failedB)]);
     await page.screenshot({ path: shot('deliveries'), fullPage: true });
+
+    // All of a client's failed notifications at once (the endpoint answers again since the last test).
+    await page.locator('.toolbar .el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'acme' }).click();
+    await page.getByTestId('redeliver-client').click();
+    await page.locator('.el-message-box').getByRole('button', { name: '重新发送' }).click();
+    await page.getByText('已重新排队 1 条通知').waitFor();
+    await expect.poll(() => deliveryStatus(flows.failedB), { timeout: 10_000 }).toBe('DELIVERED');
+    await expect.poll(() => rows.count()).toBe(0);
 
     const p = people.failedB;
     await page.goto(consoleUrl(`#/flows/${flows.failedB}`));
