@@ -337,6 +337,14 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     expect(await clientRow.locator('td').nth(2).textContent()).toBe('33.3%');
     await page.screenshot({ path: shot('overview'), fullPage: true });
 
+    // Usable at 1024 wide: nothing pushes the page sideways.
+    await page.setViewportSize({ width: 1024, height: 900 });
+    await page.waitForTimeout(300);
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(widths).toEqual([1024, 1024]);
+    await page.screenshot({ path: shot('overview-1024'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 900 });
+
     await page.getByText('近 7 天', { exact: true }).click();
     await expect.poll(() => page.locator('.el-card__header', { hasText: '流程数（按天' }).count()).toBe(1);
     expect(await cspViolations(page)).toEqual([]);
