@@ -4,6 +4,7 @@ import { parseDuration } from './config.js';
 import type { Runtime } from './runtime.js';
 import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
 import { erasePersonForClientName } from './services/lifecycle/erasure.js';
+import { generateKey, keyStatus, reencrypt, retireKey, rotateKey } from './services/lifecycle/keys.js';
 import { runRetention } from './services/lifecycle/retention.js';
 
 /** What the command files share with `cli.ts`. */
@@ -43,7 +44,7 @@ const positive = (v: string): number => {
   return n;
 };
 
-/** `retention run`, `person erase`, `audit list|verify`. */
+/** `retention run`, `person erase`, `audit list|verify`, `keys status|generate|rotate|reencrypt|retire`. */
 export function addLifecycleCommands(program: Command, kit: CliKit): void {
   const { withRuntime, out } = kit;
 
@@ -124,6 +125,67 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
           `audit trail broken at row ${v.brokenSeq}: ${v.problem} (${v.rows} rows intact before it)\n`,
         );
         process.exitCode = 1;
+      }),
+    );
+
+  const keys = program.command('keys').description('encryption key rotation (see README: Personal data)');
+  keys
+    .command('status')
+    .description('the active key, what each key still protects, and how much is left to re-encrypt')
+    .action(() =>
+      withRuntime(async (rt) => {
+        const st = await keyStatus(rt);
+        out(
+          `active key: ${st.activeKeyId}${st.processKeyId === st.activeKeyId ? '' : ` (this process: ${st.processKeyId})`}`,
+        );
+        kit.table(
+          st.keys.map((k) => ({
+            key: k.id,
+            state: k.retired ? 'retired' : k.id === st.activeKeyId ? 'active' : 'old',
+            held: k.held ? 'yes' : 'no',
+            values: String(k.values),
+            auditRows: String(k.auditRows),
+          })),
+        );
+        out(st.remaining === 0 ? 're-encryption: done' : `re-encryption: ${st.remaining} left to move`);
+      }),
+    );
+  keys
+    .command('generate')
+    .description('print a new key line "id:base64" for ENCRYPTION_KEYS (nothing is stored)')
+    .action(() => withRuntime(async (rt) => out((await generateKey(rt)).line)));
+  keys
+    .command('rotate')
+    .description(
+      'make a new key the one all new values are encrypted with (key file: made here; ENCRYPTION_KEYS: the one new key in the list); serving processes then re-encrypt old values in the background',
+    )
+    .option('--to <id>', 'with ENCRYPTION_KEYS: the new key id, when the list holds several')
+    .action((opts: { to?: string }) =>
+      withRuntime(async (rt) => {
+        const r = await rotateKey(rt, cliActor(), opts.to === undefined ? {} : { to: opts.to });
+        out(`active key: ${r.to} (was ${r.from}); old values move over in the background (keys status)`);
+      }),
+    );
+  keys
+    .command('reencrypt')
+    .description(
+      'move every value onto the active key now, in this process (resumable; safe beside serving processes)',
+    )
+    .action(() =>
+      withRuntime(async (rt) => {
+        const r = await reencrypt(rt, { actor: cliActor(), restart: true });
+        out(JSON.stringify(r));
+      }),
+    );
+  keys
+    .command('retire <id>')
+    .description('retire a key no value uses any more (key file: removed from it)')
+    .action((id: string) =>
+      withRuntime(async (rt) => {
+        await retireKey(rt, id, cliActor());
+        out(
+          `retired ${id}${rt.config.keys === null ? '' : `; remove it from ENCRYPTION_KEYS in every process`}`,
+        );
       }),
     );
 }

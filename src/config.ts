@@ -65,8 +65,10 @@ export interface Config {
     retentionDays: number;
     /** Audit events older than this are pruned. */
     auditRetentionDays: number;
-    /** How often a serving process runs retention (and key re-encryption when one is due). */
+    /** How often a serving process runs retention. */
     intervalMs: number;
+    /** How often a serving process checks for a rotated key and re-encrypts a share of old values. */
+    keyRefreshMs: number;
   };
 }
 
@@ -206,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionDays: int('RETENTION_DAYS', 90, 0, 36_500),
     auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1095, 1, 36_500),
     intervalMs: int('RETENTION_INTERVAL_MS', 3_600_000, 100, 86_400_000),
+    keyRefreshMs: int('KEY_REFRESH_INTERVAL_MS', 10_000, 100, 3_600_000),
   };
 
   let keys: Config['keys'] = null;

@@ -1,11 +1,15 @@
 import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
+import { reencrypt } from './services/lifecycle/keys.js';
 import { runRetention } from './services/lifecycle/retention.js';
 import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';
 import { Wakeup } from './services/wakeup.js';
 
 const RETENTION_ACTOR = { kind: 'system', id: 'retention-job' } as const;
+const KEYS_ACTOR = { kind: 'system', id: 'reencrypt-job' } as const;
+/** Re-encryption batches per pass of the keys loop. */
+const KEY_BATCHES_PER_PASS = 10;
 
 /**
  * Periodic work of one gateway process: the expiry sweep, reconciliation with the provider, the
@@ -59,6 +63,18 @@ export function startJobs(runtime: Runtime): () => Promise<void> {
       if (s.erasedFlows + s.erasedPersons + s.prunedAuditEvents > 0)
         logger.info({ summary: s }, 'retention run');
       return undefined;
+    }),
+    loop('keys', config.lifecycle.keyRefreshMs, new Wakeup(), async () => {
+      const r = await reencrypt(runtime, {
+        signal: stop.signal,
+        maxBatches: KEY_BATCHES_PER_PASS,
+        actor: KEYS_ACTOR,
+      });
+      const moved = Object.values(r.moved).reduce((a, b) => a + b, 0);
+      if (moved > 0)
+        logger.info({ moved: r.moved, keyId: r.activeKeyId }, 're-encrypted under the active key');
+      // More to move: go on soon, but let other work in between.
+      return r.done ? undefined : 50;
     }),
     loop('dispatch', config.notify.dispatchIntervalMs, runtime.dispatcherWakeup, async () => {
       await dispatchDueDeliveries(runtime, sender, stop.signal);

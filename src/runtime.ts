@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { ConfigError } from './config.js';
 import { loadKeyRing } from './crypto/keys.js';
 import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
@@ -11,9 +12,10 @@ import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import type { ServiceDeps } from './services/deps.js';
 import { EventStats } from './services/event-stats.js';
+import { getActiveKeyId } from './services/lifecycle/key-registry.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
 import { Wakeup } from './services/wakeup.js';
-import { migrateToLatest, openStore } from './store/db.js';
+import { migrateToLatest, openStore, type Store } from './store/db.js';
 
 /** How often counted events reach the hourly statistics. */
 const EVENT_STATS_FLUSH_MS = 5000;
@@ -37,11 +39,13 @@ export async function createRuntime(
 ): Promise<Runtime> {
   const keys = loadKeyRing(config);
   const cipher = new PiiCipher(keys);
+  if (config.keys === null) cipher.reloadKeys = () => loadKeyRing(config);
   const metrics = createMetrics();
   const now = opts.now ?? (() => Date.now());
   const store = openStore(config.database, logger);
   try {
     if (opts.migrate !== false) await migrateToLatest(store.db);
+    await useActiveKey(store, cipher);
   } catch (err) {
     await store.close();
     throw err;
@@ -88,4 +92,17 @@ export async function createRuntime(
       await store.close();
     },
   };
+}
+
+/**
+ * After a rotation the database names the key all processes encrypt with; a process that does not
+ * hold it must not start (it could not read what the others write).
+ */
+async function useActiveKey(store: Store, cipher: PiiCipher): Promise<void> {
+  const active = await getActiveKeyId(store.db);
+  if (active && !cipher.setActive(active)) {
+    throw new ConfigError([
+      `encryption key "${active}" is the active key of this database but is not in ENCRYPTION_KEYS (or keys.json): add it and start again`,
+    ]);
+  }
 }

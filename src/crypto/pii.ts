@@ -9,9 +9,14 @@ const TAG_BYTES = 16;
  * `<keyId>.<base64url(nonce | ciphertext | tag)>` so a key can be rotated without a rewrite.
  */
 export class PiiCipher {
-  private readonly active: { id: string; key: Buffer };
+  private active: { id: string; key: Buffer };
   private readonly byId: Map<string, Buffer>;
   private readonly derived = new Map<string, Buffer>();
+  /**
+   * Key file deployments: reads the key file again when a value names a key this process lacks
+   * (another process on this host rotated and wrote the new key into the file).
+   */
+  reloadKeys: (() => KeyRing | null) | null = null;
 
   constructor(private readonly ring: KeyRing) {
     const first = ring.encryption[0];
@@ -29,8 +34,38 @@ export class PiiCipher {
     return `${this.active.id}.${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')}`;
   }
 
+  /** Ids of the keys this process holds. */
+  keyIds(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  hasKey(id: string): boolean {
+    if (!this.byId.has(id)) this.reload();
+    return this.byId.has(id);
+  }
+
+  /**
+   * Makes `id` the key new values are encrypted with (all processes follow the database's choice,
+   * see services/lifecycle/keys.ts). False when this process does not hold it.
+   */
+  setActive(id: string): boolean {
+    if (!this.hasKey(id)) return false;
+    this.active = { id, key: this.byId.get(id) as Buffer };
+    return true;
+  }
+
+  private reload(): void {
+    const ring = this.reloadKeys?.();
+    for (const k of ring?.encryption ?? []) {
+      const held = this.byId.get(k.id);
+      // A key id never changes its key: a file that says otherwise is ignored here (keys.ts refuses it at start).
+      if (!held) this.byId.set(k.id, k.key);
+    }
+  }
+
   decrypt(stored: string): string {
     const dot = stored.indexOf('.');
+    if (dot >= 1 && !this.byId.has(stored.slice(0, dot))) this.reload();
     const key = this.byId.get(stored.slice(0, dot));
     if (dot < 1 || !key) throw new Error('encrypted value uses an unknown key id');
     const raw = Buffer.from(stored.slice(dot + 1), 'base64url');
@@ -60,6 +95,7 @@ export class PiiCipher {
     const cacheKey = `${keyId}\u0000${purpose}`;
     let key = this.derived.get(cacheKey);
     if (!key) {
+      if (!this.byId.has(keyId)) this.reload();
       const ikm = this.byId.get(keyId);
       if (!ikm) return null;
       key = Buffer.from(hkdfSync('sha256', ikm, 'etc-esign', purpose, 32));

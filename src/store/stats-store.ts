@@ -138,9 +138,12 @@ function recountQuery() {
 
 /** The flow counters, recounted from `flows` (slow: a full scan; for checks and rebuilds). */
 export async function recountFlowStats(ex: Executor): Promise<StatDelta[]> {
-  const { rows } = await sql<{ hour: number | string; client_id: string; key: string; n: number | string }>`${recountQuery()}`.execute(
-    ex,
-  );
+  const { rows } = await sql<{
+    hour: number | string;
+    client_id: string;
+    key: string;
+    n: number | string;
+  }>`${recountQuery()}`.execute(ex);
   return rows.map((r) => ({ hour: Number(r.hour), clientId: r.client_id, key: r.key, n: Number(r.n) }));
 }
 

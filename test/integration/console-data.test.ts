@@ -72,23 +72,23 @@ describe.each(await storeKinds())('console data on %s', (kind: StoreKind) => {
       person: masked(p),
     };
     for (const query of [
-      `idNumber=${p.idNumber}`,
-      `mobile=${p.mobile}`,
-      `flowId=${flowId}`,
-      `mobile=%2B86${p.mobile}`,
+      { idNumber: p.idNumber },
+      { mobile: p.mobile },
+      { flowId },
+      { mobile: `+86 ${p.mobile}` },
     ]) {
-      const r = await viewer.call('GET', `/flows?${query}`);
+      const r = await viewer.call('POST', '/flows/search', query);
       envelope(r, 200, '成功', { items: [summary], nextCursor: null });
       noClearValues(r.text, p);
     }
     const nobody = person(seed++);
-    envelope(await viewer.call('GET', `/flows?idNumber=${nobody.idNumber}`), 200, '成功', {
+    envelope(await viewer.call('POST', '/flows/search', { idNumber: nobody.idNumber }), 200, '成功', {
       items: [],
       nextCursor: null,
     });
-    const page = await viewer.call('GET', '/flows?limit=1');
+    const page = await viewer.call('POST', '/flows/search', { limit: 1 });
     expect(page.body.data.items).toHaveLength(1);
-    const next = await viewer.call('GET', `/flows?limit=1&cursor=${page.body.data.nextCursor}`);
+    const next = await viewer.call('POST', '/flows/search', { limit: 1, cursor: page.body.data.nextCursor });
     expect(next.body.data.items[0].flowId).not.toBe(page.body.data.items[0].flowId);
 
     const detail = await viewer.call('GET', `/flows/${flowId}`);

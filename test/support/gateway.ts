@@ -2,6 +2,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { type Config, loadConfig } from '../../src/config.js';
+import { AppError } from '../../src/errors.js';
 import { buildApp } from '../../src/http/app.js';
 import type { FaceProvider, StartFaceInput } from '../../src/providers/provider.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
@@ -72,7 +73,10 @@ export async function startGateway(
   const app = await buildApp(runtime);
   const address = await app.listen({ port, host: '127.0.0.1' });
   const newClient = async (name: string) => {
-    await createClient(runtime, name);
+    // A gateway opened again on the same database finds its clients there.
+    await createClient(runtime, name).catch((err) => {
+      if (!(err instanceof AppError && err.kind === 'conflict')) throw err;
+    });
     const { token } = await createToken(runtime, name, null);
     recordSecret(token);
     return token;
