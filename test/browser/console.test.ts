@@ -505,7 +505,7 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     expect(await cspViolations(page)).toEqual([]);
   });
 
-  it('a viewer sees masked flows but cannot reveal, redeliver or open the admin pages', async () => {
+  it('a viewer sees masked flows but cannot reveal, redeliver or open the admin pages; a lost session leads to login; logout', async () => {
     const context = await newContext();
     const viewer = await context.newPage();
     await login(viewer, 'watcher', passwords.watcher);
@@ -538,6 +538,20 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
       await viewer.getByTestId('forbidden').waitFor();
     }
     await viewer.screenshot({ path: shot('viewer-forbidden') });
+
+    // A session that ends under the page (expired, operator disabled): the next call leads to login.
+    await viewer.goto(consoleUrl('#/flows'));
+    await viewer.getByTestId('flows').locator('.el-table__row').first().waitFor();
+    await context.clearCookies();
+    await viewer.getByRole('button', { name: '查询' }).click();
+    await viewer.waitForURL(/#\/login\?next=/);
+
+    // Logging out ends the session on the server too.
+    await login(viewer, 'watcher', NEW_PASSWORD);
+    await viewer.waitForURL(/#\/overview/);
+    await viewer.getByRole('button', { name: '退出登录' }).click();
+    await viewer.waitForURL(/#\/login/);
+    expect((await apiFromPage(viewer, 'GET', '/console/api/session')).status).toBe(401);
     await context.close();
   });
 
