@@ -345,6 +345,17 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     await page.screenshot({ path: shot('overview-1024'), fullPage: true });
     await page.setViewportSize({ width: 1440, height: 900 });
 
+    // A custom range as the picker sends it: whole Beijing days.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    const custom = new URLSearchParams({
+      range: 'custom',
+      from: `${today}T00:00:00+08:00`,
+      until: `${today}T23:59:59+08:00`,
+    });
+    const day = await apiFromPage(page, 'GET', `/console/api/overview?${custom}`);
+    expect(day.status).toBe(200);
+    expect((day.body.data as { bucket: string }).bucket).toBe('hour');
+
     await page.getByText('近 7 天', { exact: true }).click();
     await expect.poll(() => page.locator('.el-card__header', { hasText: '流程数（按天' }).count()).toBe(1);
     expect(await cspViolations(page)).toEqual([]);
