@@ -508,10 +508,17 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
 
     const row = page.getByTestId('tokens').locator('.el-table__row', { hasText: tokenId });
     expect(await row.textContent()).toContain('有效');
+    const activeTokens = page
+      .getByTestId('clients')
+      .locator('.el-table__row', { hasText: 'acme' })
+      .locator('td')
+      .nth(2);
+    await expect.poll(() => activeTokens.textContent()).toBe('2');
     await page.screenshot({ path: shot('clients'), fullPage: true });
     await row.getByTestId('revoke-token').click();
     await page.locator('.el-message-box').getByRole('button', { name: '吊销' }).click();
     await expect.poll(() => row.textContent()).toContain('已吊销');
+    await expect.poll(() => activeTokens.textContent()).toBe('1');
     expect((await query()).status).toBe(401);
     expect(await cspViolations(page)).toEqual([]);
   });
