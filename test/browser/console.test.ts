@@ -337,6 +337,25 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     expect(await clientRow.locator('td').nth(2).textContent()).toBe('33.3%');
     await page.screenshot({ path: shot('overview'), fullPage: true });
 
+    // Usable at 1024 wide: nothing pushes the page sideways.
+    await page.setViewportSize({ width: 1024, height: 900 });
+    await page.waitForTimeout(300);
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(widths).toEqual([1024, 1024]);
+    await page.screenshot({ path: shot('overview-1024'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 900 });
+
+    // A custom range as the picker sends it: whole Beijing days.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    const custom = new URLSearchParams({
+      range: 'custom',
+      from: `${today}T00:00:00+08:00`,
+      until: `${today}T23:59:59+08:00`,
+    });
+    const day = await apiFromPage(page, 'GET', `/console/api/overview?${custom}`);
+    expect(day.status).toBe(200);
+    expect((day.body.data as { bucket: string }).bucket).toBe('hour');
+
     await page.getByText('近 7 天', { exact: true }).click();
     await expect.poll(() => page.locator('.el-card__header', { hasText: '流程数（按天' }).count()).toBe(1);
     expect(await cspViolations(page)).toEqual([]);
@@ -408,12 +427,22 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     expect(await attempts.last().textContent()).toMatch(/结果通知第 \d+ 次发送：HTTP 204，耗时 \d+ ms$/);
   });
 
-  it('deliveries page lists the dead notification left; a reveal needs a reason and leaves an audit entry', async () => {
+  it('deliveries page: the dead notification left, redelivered with all of its client’s; a reveal needs a reason and leaves an audit entry', async () => {
     await page.goto(consoleUrl('#/deliveries'));
     const rows = page.getByTestId('deliveries').locator('.el-table__row');
-    await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().textContent()).toContain(flows.failedB);
+    // (Until the route changes, the flow page's own delivery table is still on screen.)
+    await page.getByRole('heading', { name: '结果通知' }).waitFor();
+    await expect.poll(() => rows.allTextContents()).toEqual([expect.stringContaining(flows.failedB)]);
     await page.screenshot({ path: shot('deliveries'), fullPage: true });
+
+    // All of a client's failed notifications at once (the endpoint answers again since the last test).
+    await page.locator('.toolbar .el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'acme' }).click();
+    await page.getByTestId('redeliver-client').click();
+    await page.locator('.el-message-box').getByRole('button', { name: '重新发送' }).click();
+    await page.getByText('已重新排队 1 条通知').waitFor();
+    await expect.poll(() => deliveryStatus(flows.failedB), { timeout: 10_000 }).toBe('DELIVERED');
+    await expect.poll(() => rows.count()).toBe(0);
 
     const p = people.failedB;
     await page.goto(consoleUrl(`#/flows/${flows.failedB}`));
@@ -479,15 +508,22 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
 
     const row = page.getByTestId('tokens').locator('.el-table__row', { hasText: tokenId });
     expect(await row.textContent()).toContain('有效');
+    const activeTokens = page
+      .getByTestId('clients')
+      .locator('.el-table__row', { hasText: 'acme' })
+      .locator('td')
+      .nth(2);
+    await expect.poll(() => activeTokens.textContent()).toBe('2');
     await page.screenshot({ path: shot('clients'), fullPage: true });
     await row.getByTestId('revoke-token').click();
     await page.locator('.el-message-box').getByRole('button', { name: '吊销' }).click();
     await expect.poll(() => row.textContent()).toContain('已吊销');
+    await expect.poll(() => activeTokens.textContent()).toBe('1');
     expect((await query()).status).toBe(401);
     expect(await cspViolations(page)).toEqual([]);
   });
 
-  it('a viewer sees masked flows but cannot reveal, redeliver or open the admin pages', async () => {
+  it('a viewer sees masked flows but cannot reveal, redeliver or open the admin pages; a lost session leads to login; logout', async () => {
     const context = await newContext();
     const viewer = await context.newPage();
     await login(viewer, 'watcher', passwords.watcher);
@@ -520,6 +556,20 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
       await viewer.getByTestId('forbidden').waitFor();
     }
     await viewer.screenshot({ path: shot('viewer-forbidden') });
+
+    // A session that ends under the page (expired, operator disabled): the next call leads to login.
+    await viewer.goto(consoleUrl('#/flows'));
+    await viewer.getByTestId('flows').locator('.el-table__row').first().waitFor();
+    await context.clearCookies();
+    await viewer.getByRole('button', { name: '查询' }).click();
+    await viewer.waitForURL(/#\/login\?next=/);
+
+    // Logging out ends the session on the server too.
+    await login(viewer, 'watcher', NEW_PASSWORD);
+    await viewer.waitForURL(/#\/overview/);
+    await viewer.getByRole('button', { name: '退出登录' }).click();
+    await viewer.waitForURL(/#\/login/);
+    expect((await apiFromPage(viewer, 'GET', '/console/api/session')).status).toBe(401);
     await context.close();
   });
 

@@ -89,11 +89,10 @@ export async function call<N extends RouteName>(
   } | null;
   if (response.ok && envelope?.responseCode === '000') return envelope.data as ResponseOf<N>;
   if (response.status === 401 && name !== 'login') onUnauthorized();
-  const errors = (envelope?.data as { errors?: ApiError['fieldErrors'] } | null)?.errors;
-  throw new ApiError(
-    response.status,
-    envelope?.responseCode ?? String(response.status),
-    envelope?.responseMsg ?? `请求失败（HTTP ${response.status}）`,
-    errors ?? [],
-  );
+  const errors = (envelope?.data as { errors?: ApiError['fieldErrors'] } | null)?.errors ?? [];
+  // Field errors say what to fix; the envelope's message only that something was wrong.
+  const message = errors.length
+    ? errors.map((e) => e.message).join('；')
+    : (envelope?.responseMsg ?? `请求失败（HTTP ${response.status}）`);
+  throw new ApiError(response.status, envelope?.responseCode ?? String(response.status), message, errors);
 }

@@ -49,12 +49,13 @@ export function funnel(o: Overview): ChartOption {
       {
         type: 'funnel',
         sort: 'none',
-        left: '10%',
-        width: '80%',
+        left: '6%',
+        width: '62%',
         top: 16,
         bottom: 16,
         minSize: '8%',
-        label: { position: 'inside', formatter: '{b} {c}', color: '#fff' },
+        // Beside the shape, not inside: the narrow end has no room for text.
+        label: { position: 'right', formatter: '{b} {c}', color: '#374151' },
         data: steps,
       },
     ],
@@ -82,20 +83,23 @@ export function upstreamCalls(o: Overview): ChartOption {
 
 export function deliveryOutcomes(o: Overview): ChartOption {
   const d = o.deliveries.byOutcome;
+  const slices = [
+    { name: '送达', value: d.delivered, itemStyle: { color: '#22c55e' } },
+    { name: '失败待重试', value: d.failed, itemStyle: { color: '#f59e0b' } },
+    { name: '已放弃', value: d.dead, itemStyle: { color: '#ef4444' } },
+  ];
+  const counts = new Map(slices.map((s) => [s.name, s.value]));
+  // Counts in the legend, not beside the slices: labels outside a narrow card get cut off.
   return {
     tooltip: { trigger: 'item', formatter: '{b}：{c}（{d}%）' },
-    legend: { bottom: 0 },
+    legend: { bottom: 0, formatter: (name: string) => `${name} ${counts.get(name) ?? 0}` },
     series: [
       {
         type: 'pie',
-        radius: ['40%', '68%'],
+        radius: ['42%', '70%'],
         center: ['50%', '45%'],
-        label: { formatter: '{b} {c}' },
-        data: [
-          { name: '送达', value: d.delivered, itemStyle: { color: '#22c55e' } },
-          { name: '失败待重试', value: d.failed, itemStyle: { color: '#f59e0b' } },
-          { name: '已放弃', value: d.dead, itemStyle: { color: '#ef4444' } },
-        ],
+        label: { show: false },
+        data: slices,
       },
     ],
   };

@@ -79,9 +79,13 @@ export const Me = Type.Object({
   csrfToken: Type.String(),
 });
 
+/** Shared with the pages, which check the same before sending. */
+export const MIN_PASSWORD_LENGTH = 10;
+export const MIN_REVEAL_REASON = 4;
+
 export const ChangePasswordBody = Type.Object({
   currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
-  newPassword: Type.String({ minLength: 10, maxLength: 256 }),
+  newPassword: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 256 }),
 });
 
 // Overview
@@ -241,7 +245,9 @@ export const FlowDetail = Type.Object({
 
 export const FlowParams = Type.Object({ flowId: Id });
 
-export const RevealBody = Type.Object({ reason: Type.String({ minLength: 4, maxLength: 200 }) });
+export const RevealBody = Type.Object({
+  reason: Type.String({ minLength: MIN_REVEAL_REASON, maxLength: 200 }),
+});
 
 export const Revealed = Type.Object({
   name: Type.String(),
