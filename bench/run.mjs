@@ -7,6 +7,7 @@
  * targets are missed; 1 when something broke (a server died, unexpected statuses, socket errors).
  */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -451,7 +452,13 @@ async function consoleOverview(grownEnv) {
   try {
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/${dbName}`;
-    const pgEnv = gatewayEnv('overview-postgres', await freePort(), { DATABASE_URL: url.toString() });
+    // PostgreSQL needs keys given (every process shares them); the seed's placeholders use key id k1.
+    const key = () => randomBytes(32).toString('base64');
+    const pgEnv = gatewayEnv('overview-postgres', await freePort(), {
+      DATABASE_URL: url.toString(),
+      ENCRYPTION_KEYS: `k1:${key()}`,
+      BLIND_INDEX_KEY: key(),
+    });
     await prepareDb(pgEnv);
     console.log(`seeding ${SEED_FLOWS.toLocaleString('en')} flows (PostgreSQL)…`);
     out.seeding.postgres = await seed(pgEnv);
