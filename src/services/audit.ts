@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as audit from '../store/audit-store.js';
+import * as auditStore from '../store/audit-store.js';
 import type { Executor } from '../store/db.js';
 import type { AuditActorKind, AuditChainRow, AuditEventRow } from '../store/schema.js';
 import type { ServiceDeps } from './deps.js';
@@ -108,7 +108,7 @@ function signedHead(deps: AuditDeps, h: Omit<AuditChainRow, 'id' | 'key_id' | 'm
 }
 
 async function append(deps: AuditDeps, trx: Executor, e: AuditEvent): Promise<number> {
-  const head = await audit.claimNextSeq(trx);
+  const head = await auditStore.claimNextSeq(trx);
   const row: Content = {
     seq: head.last_seq,
     // Taken under the head lock, so times follow the sequence within one clock.
@@ -125,12 +125,12 @@ async function append(deps: AuditDeps, trx: Executor, e: AuditEvent): Promise<nu
     detail: e.detail === undefined ? null : JSON.stringify(e.detail),
   };
   const keyId = deps.cipher.activeKeyId;
-  await audit.insertAuditEvent(trx, {
+  await auditStore.insertAuditEvent(trx, {
     ...row,
     key_id: keyId,
     mac: rowMac(deps, head.last_digest, row, keyId) as string,
   });
-  await audit.writeHead(trx, signedHead(deps, { ...head, last_digest: digestOf(row) }));
+  await auditStore.writeHead(trx, signedHead(deps, { ...head, last_digest: digestOf(row) }));
   return row.seq;
 }
 
@@ -183,7 +183,7 @@ export async function listAudit(
   f: AuditListFilter = {},
 ): Promise<{ entries: AuditEntry[]; nextCursor: number | null }> {
   const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
-  const rows = await audit.listAuditEvents(deps.store.db, {
+  const rows = await auditStore.listAuditEvents(deps.store.db, {
     ...(f.flowId !== undefined ? { flowId: f.flowId } : {}),
     ...(f.personId !== undefined ? { personId: f.personId } : {}),
     ...(f.clientId !== undefined ? { clientId: f.clientId } : {}),
@@ -232,7 +232,7 @@ const VERIFY_BATCH = 1000;
  */
 export async function verifyAudit(deps: AuditDeps): Promise<AuditVerdict> {
   const db = deps.store.db;
-  const head = await audit.readHead(db);
+  const head = await auditStore.readHead(db);
   const broken = (rows: number, brokenSeq: number, problem: string): AuditVerdict => ({
     intact: false,
     rows,
@@ -250,11 +250,11 @@ export async function verifyAudit(deps: AuditDeps): Promise<AuditVerdict> {
   let prevDigest = head.base_digest;
   let rows = 0;
   while (prevSeq < head.last_seq) {
-    const batch = await audit.auditEventsAfter(db, prevSeq, VERIFY_BATCH);
+    const batch = await auditStore.auditEventsAfter(db, prevSeq, VERIFY_BATCH);
     const first = batch[0];
     if (first?.seq !== prevSeq + 1) {
       // A gap. Pruning since we read the head explains it when the base moved past it.
-      const now = await audit.readHead(db);
+      const now = await auditStore.readHead(db);
       if (now.base_seq > prevSeq) {
         prevSeq = now.base_seq;
         prevDigest = now.base_digest;
@@ -292,8 +292,8 @@ export async function pruneAudit(deps: AuditDeps, before: number, actor: AuditAc
   let pruned = 0;
   for (;;) {
     const n = await deps.store.db.transaction().execute(async (trx) => {
-      const head = await audit.lockHead(trx);
-      const rows = (await audit.auditEventsAfter(trx, head.base_seq, PRUNE_BATCH)).filter(
+      const head = await auditStore.lockHead(trx);
+      const rows = (await auditStore.auditEventsAfter(trx, head.base_seq, PRUNE_BATCH)).filter(
         (r) => r.at < before,
       );
       let prevSeq = head.base_seq;
@@ -309,8 +309,11 @@ export async function pruneAudit(deps: AuditDeps, before: number, actor: AuditAc
         prevDigest = digestOf(r);
       }
       if (take.length === 0) return 0;
-      await audit.deleteAuditEventsThrough(trx, prevSeq);
-      await audit.writeHead(trx, signedHead(deps, { ...head, base_seq: prevSeq, base_digest: prevDigest }));
+      await auditStore.deleteAuditEventsThrough(trx, prevSeq);
+      await auditStore.writeHead(
+        trx,
+        signedHead(deps, { ...head, base_seq: prevSeq, base_digest: prevDigest }),
+      );
       return take.length;
     });
     pruned += n;
@@ -328,30 +331,37 @@ export async function pruneAudit(deps: AuditDeps, before: number, actor: AuditAc
 export async function resignAudit(deps: AuditDeps, limit = 500): Promise<number> {
   const db = deps.store.db;
   const active = deps.cipher.activeKeyId;
-  const rows = await audit.auditEventsNotSignedWith(db, active, 0, limit);
+  const rows = await auditStore.auditEventsNotSignedWith(db, active, 0, limit);
   let done = 0;
   let prev: AuditEventRow | undefined;
   for (const r of rows) {
     let prevDigest: string;
     if (prev && prev.seq === r.seq - 1) prevDigest = digestOf(prev);
     else {
-      const before = await audit.auditEventAt(db, r.seq - 1);
-      prevDigest = before ? digestOf(before) : (await audit.readHead(db)).base_digest;
+      const before = await auditStore.auditEventAt(db, r.seq - 1);
+      prevDigest = before ? digestOf(before) : (await auditStore.readHead(db)).base_digest;
     }
     if (rowMac(deps, prevDigest, r, r.key_id) !== r.mac) {
       throw new Error(`audit row ${r.seq} fails its check under key ${r.key_id}; not re-signed`);
     }
     const mac = rowMac(deps, prevDigest, r, active) as string;
-    if (await audit.updateAuditSignature(db, r.seq, { keyId: r.key_id, mac: r.mac }, { keyId: active, mac }))
+    if (
+      await auditStore.updateAuditSignature(
+        db,
+        r.seq,
+        { keyId: r.key_id, mac: r.mac },
+        { keyId: active, mac },
+      )
+    )
       done++;
     prev = r;
   }
   await db.transaction().execute(async (trx) => {
-    const head = await audit.lockHead(trx);
+    const head = await auditStore.lockHead(trx);
     if (head.key_id !== '' && head.key_id !== active) {
       if (headMac(deps, head, head.key_id) !== head.mac)
         throw new Error('audit head fails its check; not re-signed');
-      await audit.writeHead(trx, signedHead(deps, head));
+      await auditStore.writeHead(trx, signedHead(deps, head));
     }
   });
   return done;
@@ -359,7 +369,7 @@ export async function resignAudit(deps: AuditDeps, limit = 500): Promise<number>
 
 /** How many audit rows each key signs (a key is retired only when it signs none). */
 export async function auditKeyUsage(deps: Pick<AuditDeps, 'store'>) {
-  const rows = await audit.countAuditEventsByKey(deps.store.db);
-  const head = await audit.readHead(deps.store.db);
+  const rows = await auditStore.countAuditEventsByKey(deps.store.db);
+  const head = await auditStore.readHead(deps.store.db);
   return { rows, headKeyId: head.key_id };
 }
