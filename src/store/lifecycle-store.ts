@@ -2,8 +2,11 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import type { Executor } from './db.js';
 import type { Database, FlowStatus } from './schema.js';
 
-/** Statuses a flow never leaves: only these are erased by retention. */
-export const FINAL_STATUSES: FlowStatus[] = ['SUCCESS', 'FAILED', 'EXPIRED', 'SUPERSEDED'];
+/**
+ * Final flows (the statuses a flow never leaves), not yet erased: the predicate of the
+ * `flows_retention` partial index, as a literal so that SQLite matches it to the index.
+ */
+const FINAL_UNERASED = sql<boolean>`erased_at is null and status not in ('CREATING', 'PENDING')`;
 
 /** What an erased flow keeps: everything but these. One UPDATE per row, so a crash never half-erases. */
 const erasedFlow = (now: number) => ({
@@ -76,9 +79,7 @@ export async function eraseFlowsPastRetention(ex: Executor, b: RetentionBatch): 
   let pick = ex
     .selectFrom('flows')
     .select('id')
-    // A literal, so SQLite can use the partial index (a parameter cannot match it).
-    .where(sql<boolean>`erased_at is null`)
-    .where('status', 'in', FINAL_STATUSES)
+    .where(FINAL_UNERASED)
     .where('updated_at', '<', b.finalBefore)
     .orderBy('updated_at')
     .limit(b.limit);
@@ -124,8 +125,7 @@ export async function countPastRetention(
   const flows = await ex
     .selectFrom('flows')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where(sql<boolean>`erased_at is null`)
-    .where('status', 'in', FINAL_STATUSES)
+    .where(FINAL_UNERASED)
     .where('updated_at', '<', b.finalBefore)
     .executeTakeFirstOrThrow();
   // Persons whose every unerased flow would be erased by this run.
@@ -143,7 +143,10 @@ export async function countPastRetention(
             .whereRef('flows.person_id', '=', 'persons.id')
             .where('flows.erased_at', 'is', null)
             .where((f) =>
-              f.or([f('flows.status', 'not in', FINAL_STATUSES), f('flows.updated_at', '>=', b.finalBefore)]),
+              f.or([
+                f('flows.status', 'in', ['CREATING', 'PENDING']),
+                f('flows.updated_at', '>=', b.finalBefore),
+              ]),
             ),
         ),
       ),

@@ -15,7 +15,7 @@ import * as registry from './key-registry.js';
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'config' | 'logger'>;
 
 /** Rows per re-encryption batch: one short UPDATE per row, a few ms per batch. */
-export const REENCRYPT_BATCH = 200;
+export const REENCRYPT_BATCH = 50;
 
 const cursorName = (table: string) => `reencrypt.cursor.${table}`;
 /** Set to the active key id once a whole pass over the table found nothing left to move. */

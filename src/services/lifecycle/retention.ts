@@ -8,7 +8,7 @@ type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'config' | 'logger'>;
 
 const DAY_MS = 86_400_000;
 /** Rows per statement: one short UPDATE each, so the API never waits long behind a batch. */
-export const RETENTION_BATCH = 200;
+export const RETENTION_BATCH = 50;
 
 export interface RetentionSummary {
   dryRun: boolean;
