@@ -13,7 +13,7 @@ const ROOT = new URL('../dist', import.meta.url).pathname;
 const { loadConfig } = await import(`${ROOT}/config.js`);
 const { createRuntime } = await import(`${ROOT}/runtime.js`);
 const store = await import(`${ROOT}/store/lifecycle-store.js`);
-const keys = await import(`${ROOT}/services/lifecycle/keys.js`);
+const keys = await import(`${ROOT}/services/lifecycle/key-rotation.js`);
 const { RETENTION_BATCH } = await import(`${ROOT}/services/lifecycle/retention.js`);
 const url = process.argv[2];
 const rt = await createRuntime(
@@ -54,8 +54,9 @@ for (let i = 0; i < N; i += 1000) {
         provider: 'sandbox',
         status: 'SUCCESS',
         fingerprint: randomBytes(32).toString('hex'),
-        short_code: randomBytes(9).toString('base64url'),
-        original_url: 'http://x/y',
+        short_code: randomBytes(32).toString('hex'),
+        short_code_enc: rt.cipher.encrypt('code'),
+        original_url: rt.cipher.encrypt('http://x/y'),
         name_enc: rt.cipher.encrypt('张三'),
         mobile_enc: rt.cipher.encrypt('13900000000'),
         valid_period_enc: rt.cipher.encrypt('2020.01.01-2040.01.01'),
@@ -95,7 +96,8 @@ for (let i = 0; i < N; i += 1000) {
         provider: 'sandbox',
         status: 'PENDING',
         fingerprint: 'f',
-        short_code: randomBytes(9).toString('base64url'),
+        short_code: randomBytes(32).toString('hex'),
+        short_code_enc: rt.cipher.encrypt('code'),
         name_enc: rt.cipher.encrypt('张三'),
         mobile_enc: rt.cipher.encrypt('13900000000'),
         valid_period_enc: rt.cipher.encrypt('2020.01.01-2040.01.01'),

@@ -4,7 +4,13 @@ import { parseDuration } from './config.js';
 import type { Runtime } from './runtime.js';
 import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
 import { erasePersonForClientName } from './services/lifecycle/erasure.js';
-import { generateKey, keyStatus, reencrypt, retireKey, rotateKey } from './services/lifecycle/keys.js';
+import {
+  generateKey,
+  keyStatus,
+  reencrypt,
+  retireKey,
+  rotateKey,
+} from './services/lifecycle/key-rotation.js';
 import { runRetention } from './services/lifecycle/retention.js';
 
 /** What the command files share with `cli.ts`. */

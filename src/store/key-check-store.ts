@@ -38,3 +38,19 @@ export async function sampleEncryptedValue(ex: Executor): Promise<string | null>
   const row = await ex.selectFrom('persons').select('name_enc').limit(1).executeTakeFirst();
   return row?.name_enc ?? null;
 }
+
+/** A retired key is no longer required of a process (rotation moved every value off it). */
+export async function retireKeyCheck(
+  ex: Executor,
+  purpose: KeyPurpose,
+  keyId: string,
+  at: number,
+): Promise<void> {
+  await ex
+    .updateTable('key_checks')
+    .set({ retired_at: at })
+    .where('purpose', '=', purpose)
+    .where('key_id', '=', keyId)
+    .where('retired_at', 'is', null)
+    .execute();
+}

@@ -7,7 +7,7 @@ import type { Executor } from './db.js';
  */
 export const ENCRYPTED_COLUMNS = {
   persons: ['name_enc', 'id_number_enc'],
-  flows: ['name_enc', 'mobile_enc', 'valid_period_enc'],
+  flows: ['name_enc', 'mobile_enc', 'valid_period_enc', 'short_code_enc', 'original_url'],
   clients: ['webhook_secret_enc', 'webhook_secret_prev_enc'],
 } as const;
 

@@ -16,6 +16,7 @@ import {
   resignAudit,
   verifyAudit,
 } from '../../src/services/audit.js';
+import { markRetired } from '../../src/services/lifecycle/key-registry.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
 import { ROOT, tempDir } from '../support/paths.js';
 
@@ -295,7 +296,8 @@ describe.each(await storeKinds())('audit pruning and re-signing on %s', (kind) =
     expect(await resignAudit(rotated)).toBe(4);
     expect(await resignAudit(rotated)).toBe(0);
     expect(await auditKeyUsage(rotated)).toEqual({ rows: [{ keyId: 'k2', rows: 4 }], headKeyId: 'k2' });
-    // k1 is no longer needed to vouch for the trail.
+    // k1 is no longer needed to vouch for the trail: once retired, a process may run without it.
+    await markRetired(rotated.store.db, 'k1', Date.now());
     const k2Only = await open(`k2:${K2}`);
     expect(await verifyAudit(k2Only)).toMatchObject({ intact: true, rows: 4, lastSeq: 9 });
   });

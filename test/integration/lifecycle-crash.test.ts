@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { rotateKey } from '../../src/services/lifecycle/keys.js';
+import { rotateKey } from '../../src/services/lifecycle/key-rotation.js';
 import type { FlowsTable } from '../../src/store/schema.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
 import { ROOT, tempDir } from '../support/paths.js';
@@ -68,8 +68,9 @@ describe.each(await storeKinds())('personal data work across a killed process on
         provider_flow_id: `sbx_${randomBytes(8).toString('hex')}`,
         status: opts.status,
         fingerprint: randomBytes(32).toString('hex'),
-        short_code: randomBytes(9).toString('base64url'),
-        original_url: 'http://127.0.0.1/h5/sandbox/x',
+        short_code: randomBytes(32).toString('hex'),
+        short_code_enc: rt.cipher.encrypt(randomBytes(9).toString('base64url')),
+        original_url: rt.cipher.encrypt('http://127.0.0.1/h5/sandbox/x'),
         expire_at: old + DAY,
         name_enc: rt.cipher.encrypt(p.name),
         mobile_enc: rt.cipher.encrypt(p.mobile),
@@ -98,7 +99,15 @@ describe.each(await storeKinds())('personal data work across a killed process on
   const flowRows = () =>
     rt.store.db
       .selectFrom('flows')
-      .select(['name_enc', 'mobile_enc', 'valid_period_enc', 'fingerprint', 'original_url', 'erased_at'])
+      .select([
+        'name_enc',
+        'mobile_enc',
+        'valid_period_enc',
+        'fingerprint',
+        'original_url',
+        'short_code_enc',
+        'erased_at',
+      ])
       .execute();
   /** Every row wholly erased or wholly intact. */
   const expectWhole = async () => {
@@ -224,7 +233,11 @@ describe.each(await storeKinds())('personal data work across a killed process on
     expect(await killMidway(['keys', 'reencrypt'], async () => (await onK2()) > 0)).toBe(true);
     const rows = await flowRows();
     const keysOf = (r: (typeof rows)[number]) =>
-      new Set([r.name_enc, r.mobile_enc, r.valid_period_enc].map((v) => v.slice(0, 2)));
+      new Set(
+        [r.name_enc, r.mobile_enc, r.valid_period_enc, r.original_url, r.short_code_enc].map((v) =>
+          (v ?? '').slice(0, 2),
+        ),
+      );
     for (const r of rows) expect(keysOf(r).size).toBe(1);
     const moved = rows.filter((r) => r.name_enc.startsWith('k2.')).length;
     expect(moved).toBeGreaterThan(0);

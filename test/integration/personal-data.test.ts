@@ -279,7 +279,19 @@ describe.each(await storeKinds())('personal data lifecycle on %s', (kind) => {
     const p = next();
     const flow = await start(p);
     const read = await api(gw, 'GET', `${FACE}/${flow.flowId}`);
-    const env = { DATA_DIR: gw.config.dataDir, DATABASE_URL: db.url, USER: 'ops-alice' };
+    const keys = gw.config.keys;
+    const env = {
+      DATA_DIR: gw.config.dataDir,
+      DATABASE_URL: db.url,
+      USER: 'ops-alice',
+      // PostgreSQL runs on given keys: the CLI needs the gateway's.
+      ...(keys
+        ? {
+            ENCRYPTION_KEYS: keys.encryption.map((k) => `${k.id}:${k.key.toString('base64')}`).join(','),
+            BLIND_INDEX_KEY: keys.blindIndex.toString('base64'),
+          }
+        : {}),
+    };
     const cli = async (args: string[], input?: string) => runCli(args, env, input);
 
     const shown = await cli(['flow', 'show', flow.flowId]);

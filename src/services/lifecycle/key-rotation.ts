@@ -4,6 +4,7 @@ import {
   nextKeyId,
   removeKeyFromFile,
 } from '../../crypto/key-file-rotation.js';
+import { readKeyRing } from '../../crypto/keys.js';
 import { AppError } from '../../errors.js';
 import * as lifecycleStore from '../../store/lifecycle-store.js';
 import * as reencryptStore from '../../store/reencrypt-store.js';
@@ -16,6 +17,9 @@ type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'config' | 'logger'>;
 
 /** Rows per re-encryption batch: one short UPDATE per row, a few ms per batch. */
 export const REENCRYPT_BATCH = 50;
+
+/** A value sealed under a key id (key ids are 1–16 of A-Z a-z 0-9 _ -). */
+const SEALED = /^[A-Za-z0-9_-]{1,16}\./;
 
 const cursorName = (table: string) => `reencrypt.cursor.${table}`;
 /** Set to the active key id once a whole pass over the table found nothing left to move. */
@@ -41,7 +45,7 @@ export async function followActiveKey(deps: Deps): Promise<string> {
 
 /** `keys generate`: a new key line for ENCRYPTION_KEYS, under an id never used before. */
 export async function generateKey(deps: Deps): Promise<{ id: string; line: string }> {
-  const id = nextKeyId([...deps.cipher.keyIds(), ...(await registry.retiredKeyIds(deps.store.db))]);
+  const id = nextKeyId([...deps.cipher.keyIds(), ...(await registry.knownKeyIds(deps.store.db))]);
   return { id, line: `${id}:${newKeyMaterial()}` };
 }
 
@@ -62,10 +66,12 @@ export async function rotateKey(
   const retired = await registry.retiredKeyIds(db);
   let to: string;
   if (deps.config.keys === null) {
-    to = nextKeyId([...deps.cipher.keyIds(), ...retired]);
+    to = nextKeyId([...deps.cipher.keyIds(), ...(await registry.knownKeyIds(db))]);
     addKeyToFile(deps.config.dataDir, to);
-    if (!deps.cipher.hasKey(to))
+    const written = readKeyRing(deps.config)?.encryption.find((k) => k.id === to);
+    if (!written || !deps.cipher.hasKey(to))
       throw new Error(`key ${to} was written to the key file but cannot be read back`);
+    await registry.recordNewKey(db, to, written.key, deps.now());
   } else {
     const candidates = deps.cipher
       .keyIds()
@@ -125,7 +131,8 @@ async function reencryptBatch(deps: Deps, table: EncryptedTable, active: string)
     let stale = false;
     for (const [col, value] of Object.entries(row)) {
       if (col === 'id') continue;
-      const moving = value !== null && value !== '' && !value.startsWith(prefix);
+      // Only sealed values (`<keyId>.…`); a legacy link in the clear is sealed at start instead.
+      const moving = value !== null && SEALED.test(value) && !value.startsWith(prefix);
       if (moving) stale = true;
       after[col] = moving ? deps.cipher.encrypt(deps.cipher.decrypt(value)) : value;
     }
