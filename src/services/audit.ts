@@ -8,6 +8,7 @@ import type { ServiceDeps } from './deps.js';
 export const AUDIT_ACTIONS = [
   // Reads of personal data (masked or not) and reveals of clear values.
   'flow.read',
+  'flow.list',
   'flow.reveal',
   'flow.search',
   // Personal data lifecycle.

@@ -52,6 +52,7 @@ export const faceListRoute =
           },
         },
       },
-      async (request) => ok(request, await listFlowsForClient(deps, request.client.clientId, request.query)),
+      async (request) =>
+        ok(request, await listFlowsForClient(deps, request.client.clientId, request.query, request.id)),
     );
   };

@@ -159,7 +159,12 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } | null 
  * the single query, so a client can reconcile after its own outage. `nextCursor` continues the
  * listing where this page ended (null on the last page); flows created meanwhile never shift it.
  */
-export async function listFlowsForClient(deps: ServiceDeps, clientId: string, params: FlowListParams) {
+export async function listFlowsForClient(
+  deps: ServiceDeps,
+  clientId: string,
+  params: FlowListParams,
+  requestId?: string,
+) {
   const errors: FieldError[] = [];
   const status = params.status;
   if (status !== undefined && !(LISTED_STATUSES as readonly string[]).includes(status)) {
@@ -204,6 +209,16 @@ export async function listFlowsForClient(deps: ServiceDeps, clientId: string, pa
   });
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
+  // A page of (masked) personal data read: one audit event naming how many flows it showed.
+  if (page.length > 0) {
+    await recordAudit(deps, {
+      actor: { kind: 'client', id: clientId },
+      action: 'flow.list',
+      clientId,
+      ...(requestId ? { requestId } : {}),
+      detail: { flows: page.length },
+    });
+  }
   return {
     items: page.map((row) => viewOf(deps, row, row.id_number_enc)),
     nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
