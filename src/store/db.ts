@@ -112,7 +112,9 @@ function cachingStatements(sqlite: SqliteDatabase.Database): SqliteDialectConfig
 }
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Each issue owns a migration number and they land on main in any order (006 before 004): a
+  // database that already ran a higher number still gets a lower one that arrived later.
+  const migrator = new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
