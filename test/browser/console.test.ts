@@ -251,7 +251,7 @@ describe.runIf(haveChromium)('operator console in Chromium', { timeout: 60_000 }
     flows.pending = pending.flowId;
     await openLink(pending.authUrl);
     expect((await startFlow(people.pending)).flowId).toBe(flows.pending);
-    // Reuse and verified answers are counted in memory and written every few seconds: write them now.
+    // Reused and verified answers reach the hourly statistics in batches (every 5 s): write them now.
     await gw.runtime.eventStats.flush();
 
     const actor = { kind: 'cli' as const, id: 'console-test' };
