@@ -47,7 +47,15 @@ export class AppError extends Error {
       detail?: string;
     } = {},
   ) {
-    super(opts.detail ?? opts.userMessage ?? kind, { cause: opts.cause });
+    // A client's mistake (4xx) is answered, never debugged: capturing its stack trace would be the
+    // dearest part of a refused request. Server-side failures keep theirs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (ERROR_KINDS[kind].status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(opts.detail ?? opts.userMessage ?? kind, { cause: opts.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'AppError';
     this.kind = kind;
     this.userMessage = opts.userMessage ?? ERROR_KINDS[kind].message;

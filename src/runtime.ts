@@ -10,6 +10,7 @@ import type { FaceProvider, SandboxControl } from './providers/provider.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
+import { TokenCache } from './services/clients/token-cache.js';
 import type { ServiceDeps } from './services/deps.js';
 import { EventStats } from './services/event-stats.js';
 import { sealLegacyFlows } from './services/flows/links.js';
@@ -103,6 +104,7 @@ export async function createRuntime(
     now,
     metrics,
     rateLimiter,
+    tokenCache: new TokenCache(),
     dispatcherWakeup: new Wakeup(),
     eventStats,
     async close() {

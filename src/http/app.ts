@@ -149,28 +149,27 @@ export async function buildApp(deps: ServiceDeps, surface: Surface = 'all') {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: each async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
+    done();
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the concrete URL: short-link codes are capabilities.
     const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.httpRequests.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      'request',
-    );
+    deps.metrics.httpRequests.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    // Checked first so that the log object is not built when the line would be dropped.
+    if (deps.logger.isLevelEnabled('info')) {
+      request.log.info(
+        { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    }
+    done();
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -180,7 +179,8 @@ export async function buildApp(deps: ServiceDeps, surface: Surface = 'all') {
       request.log.error({ kind: appErr.kind, detail: appErr.message }, 'database unavailable');
     else if (appErr.kind.startsWith('upstream_'))
       request.log.warn({ kind: appErr.kind, detail: appErr.message }, 'upstream failure');
-    else request.log.info({ kind: appErr.kind, detail: appErr.message }, 'request rejected');
+    else if (deps.logger.isLevelEnabled('info'))
+      request.log.info({ kind: appErr.kind, detail: appErr.message }, 'request rejected');
     return sendError(request, reply, appErr);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -34,6 +34,8 @@ return {1, now}
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly prefix: string;
+  private readonly tag = randomBytes(6).toString('hex');
+  private seq = 0;
 
   constructor(url: string, prefix = 'etc-esign:rl:') {
     // While Redis is away a request waits for it at most COMMAND_TIMEOUT_MS, then the caller's
@@ -52,7 +54,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const member = `${now}-${randomBytes(6).toString('hex')}`;
+    // Unique within the set: this process's random tag and a counter (no CSPRNG call per hit).
+    const member = `${now}-${this.tag}-${++this.seq}`;
     const answer = await this.redis.eval(SCRIPT, 1, this.prefix + key, now, windowMs, limit, member);
     return decision(answer, windowMs, now);
   }

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { FaceProvider, SandboxControl } from '../providers/provider.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { Store } from '../store/db.js';
+import type { TokenCache } from './clients/token-cache.js';
 import type { EventStats } from './event-stats.js';
 import type { Wakeup } from './wakeup.js';
 
@@ -19,6 +20,8 @@ export interface ServiceDeps {
   logger: Logger;
   metrics: Metrics;
   rateLimiter: RateLimiter;
+  /** Token rows read at most once per TOKEN_CACHE_TTL_MS per token (see token-cache.ts). */
+  tokenCache: TokenCache;
   now: () => number;
   /** Nudged after a committed status change queued a notification (see jobs.ts). */
   dispatcherWakeup: Wakeup;

@@ -1,31 +1,39 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import type { Executor } from './db.js';
+import { columns, precompile } from './precompiled.js';
 import type { Database, FlowRow, FlowStatus, FlowUpdate, NewFlow } from './schema.js';
 import { addStats, createdStats, finalStats, inTransaction, openedStats } from './stats-store.js';
 
-/** The CREATING reservation and the PENDING flow (if any) of one client for one person. */
-export function findLiveFlows(ex: Executor, clientId: string, personId: string): Promise<FlowRow[]> {
-  return ex
+const liveFlows = precompile((ex, p: { clientId: string; personId: string }) =>
+  ex
     .selectFrom('flows')
     .selectAll()
-    .where('client_id', '=', clientId)
-    .where('person_id', '=', personId)
-    .where('status', 'in', ['CREATING', 'PENDING'])
-    .execute();
+    .where('client_id', '=', p.clientId)
+    .where('person_id', '=', p.personId)
+    .where('status', 'in', ['CREATING', 'PENDING']),
+);
+const reserve = precompile(
+  (ex, p: NewFlow & Record<string, unknown>) =>
+    ex
+      .insertInto('flows')
+      .values(p)
+      .onConflict((oc) =>
+        // A literal, not a parameter: SQLite only matches a partial index against the same text.
+        oc.columns(['client_id', 'person_id']).where(sql<boolean>`status = 'CREATING'`).doNothing(),
+      )
+      .returning('id'),
+  columns,
+);
+const byId = precompile((ex, p: { id: string }) => ex.selectFrom('flows').selectAll().where('id', '=', p.id));
+
+/** The CREATING reservation and the PENDING flow (if any) of one client for one person. */
+export async function findLiveFlows(ex: Executor, clientId: string, personId: string): Promise<FlowRow[]> {
+  return (await liveFlows(ex, { clientId, personId })).rows;
 }
 
 /** Inserts a CREATING reservation; false when another request already holds one (unique index). */
 export async function tryReserveFlow(ex: Executor, row: NewFlow): Promise<boolean> {
-  const inserted = await ex
-    .insertInto('flows')
-    .values(row)
-    .onConflict((oc) =>
-      // A literal, not a parameter: SQLite only matches a partial index against the same text.
-      oc.columns(['client_id', 'person_id']).where(sql<boolean>`status = 'CREATING'`).doNothing(),
-    )
-    .returning('id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+  return (await reserve(ex, { ...row })).rows.length > 0;
 }
 
 /** Deletes the CREATING reservation of a client and person if it is older than `createdBefore`. */
@@ -105,8 +113,8 @@ export async function supersedePending(
   });
 }
 
-export function findFlowById(ex: Executor, id: string): Promise<FlowRow | undefined> {
-  return ex.selectFrom('flows').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findFlowById(ex: Executor, id: string): Promise<FlowRow | undefined> {
+  return (await byId(ex, { id })).rows[0];
 }
 
 /** By the short code's digest (see services/flows/links.ts). */

@@ -1,5 +1,26 @@
 import type { Executor } from './db.js';
+import { columns, precompile } from './precompiled.js';
 import type { PersonRow, PersonsTable } from './schema.js';
+
+const byIdIndex = precompile((ex, p: { idIndex: string }) =>
+  ex.selectFrom('persons').selectAll().where('id_index', '=', p.idIndex),
+);
+const byId = precompile((ex, p: { id: string }) =>
+  ex.selectFrom('persons').selectAll().where('id', '=', p.id),
+);
+const insertIfAbsent = precompile(
+  (ex, p: PersonsTable & Record<string, unknown>) =>
+    ex
+      .insertInto('persons')
+      .values(p)
+      .onConflict((oc) => oc.column('id_index').doNothing())
+      .returningAll(),
+  columns,
+);
+
+export async function findPersonByIdIndex(ex: Executor, idIndex: string): Promise<PersonRow | undefined> {
+  return (await byIdIndex(ex, { idIndex })).rows[0];
+}
 
 /**
  * The person with this blind index, created from `make` when there is none yet. Reads first:
@@ -10,22 +31,18 @@ export async function upsertPerson(
   idIndex: string,
   make: (idIndex: string) => PersonsTable,
 ): Promise<PersonRow> {
-  const find = () => ex.selectFrom('persons').selectAll().where('id_index', '=', idIndex).executeTakeFirst();
-  const existing = await find();
+  const existing = await findPersonByIdIndex(ex, idIndex);
   if (existing) return existing;
-  const inserted = await ex
-    .insertInto('persons')
-    .values(make(idIndex))
-    .onConflict((oc) => oc.column('id_index').doNothing())
-    .returningAll()
-    .executeTakeFirst();
+  const inserted = (await insertIfAbsent(ex, { ...make(idIndex) })).rows[0];
   return (
-    inserted ?? (await find()) ?? Promise.reject(new Error('person vanished after a conflicting insert'))
+    inserted ??
+    (await findPersonByIdIndex(ex, idIndex)) ??
+    Promise.reject(new Error('person vanished after a conflicting insert'))
   );
 }
 
-export function findPersonById(ex: Executor, id: string): Promise<PersonRow | undefined> {
-  return ex.selectFrom('persons').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findPersonById(ex: Executor, id: string): Promise<PersonRow | undefined> {
+  return (await byId(ex, { id })).rows[0];
 }
 
 export async function setPersonAccount(ex: Executor, id: string, accountId: string): Promise<void> {
@@ -42,8 +59,4 @@ export async function markPersonVerified(
     .set({ account_id: v.accountId, verified_at: v.at, verified_name_index: v.nameIndex })
     .where('id', '=', id)
     .execute();
-}
-
-export function findPersonByIdIndex(ex: Executor, idIndex: string): Promise<PersonRow | undefined> {
-  return ex.selectFrom('persons').selectAll().where('id_index', '=', idIndex).executeTakeFirst();
 }

@@ -10,6 +10,8 @@ import { type GatewayProcess, spawnGateway } from '../support/process.js';
 
 const TOKEN = /^[0-9A-Za-z]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Flow ids are UUIDv7: time-ordered keys (see crypto/random.ts). */
+const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Only what the test sets: no DATABASE_URL (SQLite default), PORT, keys or provider from outside. */
@@ -225,7 +227,7 @@ describe('etc-esign serve on a fresh data directory', () => {
     expect(json.responseCode).toBe('000');
     expect(json.data.message).toBe('success');
     expect(json.data.authUrl).toMatch(new RegExp(`^http://localhost:${port}/s/[0-9A-Za-z]{12}$`));
-    expect(json.data.flowId).toMatch(UUID);
+    expect(json.data.flowId).toMatch(FLOW_ID);
 
     // The log stream (stdout) is JSON lines only: the token is on stderr.
     expect(server?.stdoutPlain.filter((l) => l.trim() !== '')).toEqual([]);

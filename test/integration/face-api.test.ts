@@ -4,6 +4,8 @@ import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js
 import { person, SEED_SAMPLE } from '../support/people.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Flow ids are UUIDv7: time-ordered keys (see crypto/random.ts). */
+const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const BEIJING_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/;
 
 describe.each(await storeKinds())('face authentication API on %s', (kind) => {
@@ -99,7 +101,7 @@ describe.each(await storeKinds())('face authentication API on %s', (kind) => {
     });
     const renamed = await api(gw, 'POST', FACE, { ...p, name: '欧阳娜娜' });
     expect(renamed.body.data.message).toBe('success');
-    expect(renamed.body.data.flowId).toMatch(UUID);
+    expect(renamed.body.data.flowId).toMatch(FLOW_ID);
   });
 
   it('a changed request supersedes the earlier pending flow and its short link stops working', async () => {

@@ -4,7 +4,7 @@ import type { FakeEsign } from '../../src/fake-esign/server.js';
 import { createLogger } from '../../src/log.js';
 import { createRuntime } from '../../src/runtime.js';
 import { createClient } from '../../src/services/clients/admin.js';
-import { createToken } from '../../src/services/clients/tokens.js';
+import { createToken, revokeToken } from '../../src/services/clients/tokens.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/databases.js';
 import { sharedKeysEnv, startFake } from '../support/esign.js';
 import { api, FACE } from '../support/gateway.js';
@@ -110,6 +110,36 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
       statuses.push((await api(via(i), 'POST', FACE, { ...p, mobile: `1350000000${i}` })).status);
     }
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+  });
+
+  it('a token revoked elsewhere stops working in all three processes within a second', async () => {
+    const rt = await createRuntime(loadConfig({ ...env, DATA_DIR: tempDir('mp') }), createLogger('silent'));
+    try {
+      const doomed = await createToken(rt, 'issuer', null);
+      recordSecret(doomed.token);
+      const ask = (i: number) =>
+        api({ url: (gateways[i] as GatewayProcess).url, token: doomed.token }, 'GET', `${FACE}/no-such-flow`);
+      // Every process has read (and keeps) the token before the revocation.
+      for (let round = 0; round < 3; round++) {
+        expect((await Promise.all([0, 1, 2].map(ask))).map((r) => r.status)).toEqual([404, 404, 404]);
+      }
+      await revokeToken(rt, doomed.id);
+      const revokedAt = performance.now();
+      const took = await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          while ((await ask(i)).status !== 401) {
+            if (performance.now() - revokedAt > 5000) break;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          return performance.now() - revokedAt;
+        }),
+      );
+      for (const ms of took) expect(ms).toBeLessThan(1000);
+      // And it stays refused.
+      expect((await Promise.all([0, 1, 2].map(ask))).map((r) => r.status)).toEqual([401, 401, 401]);
+    } finally {
+      await rt.close();
+    }
   });
 
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {

@@ -3,6 +3,7 @@
  * our upstream_* kinds and never retries (every face start is billed, and e签宝 has no
  * idempotency key, so a blind retry could pay twice).
  */
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { EsignConfig } from '../../config.js';
@@ -106,6 +107,29 @@ function parseEnvelope<T>(text: string, httpStatus: number): EsignResponse<T> | 
   return { code, message: message ?? '', data: (data ?? null) as T | null, httpStatus };
 }
 
+/** The body as text, refused past MAX_ANSWER_BYTES; events, not an async iterator (cheaper per call). */
+function readLimited(body: Readable, oversized: () => Error): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) {
+        body.destroy();
+        reject(oversized());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.once('end', () =>
+      resolve(
+        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      ),
+    );
+    body.once('error', reject);
+  });
+}
+
 function shapelessAnswer(operation: string, httpStatus: number, what: string): AppError {
   if (httpStatus >= 500 || httpStatus === 429) {
     return new AppError('upstream_unavailable', {
@@ -168,17 +192,8 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
       httpStatus = res.statusCode;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_ANSWER_BYTES) {
-          res.body.destroy();
-          throw shapelessAnswer(operation, httpStatus, 'an oversized body');
-        }
-        chunks.push(chunk as Buffer);
-      }
-      text = Buffer.concat(chunks).toString('utf8');
+      const status = httpStatus;
+      text = await readLimited(res.body, () => shapelessAnswer(operation, status, 'an oversized body'));
     } catch (err) {
       const appError = err instanceof AppError ? err : classifyTransportError(err, operation);
       log.warn(
@@ -198,7 +213,9 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
       );
       throw appError;
     }
-    log.info({ ...logFields, httpStatus, code: answer.code, durationMs: elapsed() }, 'esign request');
+    if (log.isLevelEnabled('info')) {
+      log.info({ ...logFields, httpStatus, code: answer.code, durationMs: elapsed() }, 'esign request');
+    }
     return answer;
   }
 

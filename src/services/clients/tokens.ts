@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseDuration } from '../../config.js';
 import { randomBase62 } from '../../crypto/random.js';
 import { AppError } from '../../errors.js';
@@ -11,7 +11,7 @@ export const TOKEN_LENGTH = 32;
 type Deps = Pick<ServiceDeps, 'store' | 'now' | 'cipher'>;
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** Creates a token for a client; the raw token is returned once and only its digest is kept. */
@@ -43,10 +43,16 @@ export async function listTokens(deps: Deps) {
   return clientStore.listTokens(deps.store.db);
 }
 
-export async function revokeToken(deps: Deps, id: string, actor: AuditActor = SYSTEM_ACTOR): Promise<void> {
+export async function revokeToken(
+  deps: Deps & Partial<Pick<ServiceDeps, 'tokenCache'>>,
+  id: string,
+  actor: AuditActor = SYSTEM_ACTOR,
+): Promise<void> {
   if (!(await clientStore.revokeToken(deps.store.db, id, deps.now()))) {
     throw new AppError('not_found', { detail: `no active token with id "${id}"` });
   }
+  // Other processes stop accepting it within TOKEN_CACHE_TTL_MS; this one at once.
+  deps.tokenCache?.clear();
   await recordAudit(deps, { actor, action: 'token.revoke', target: id });
 }
 

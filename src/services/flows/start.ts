@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { randomBase62 } from '../../crypto/random.js';
+import { randomBase62, uuidv7 } from '../../crypto/random.js';
 import type { ValidatedPerson } from '../../domain/identity/index.js';
 import { AppError } from '../../errors.js';
 import * as flowStore from '../../store/flow-store.js';
 import * as lifecycleStore from '../../store/lifecycle-store.js';
 import * as personStore from '../../store/person-store.js';
-import type { FlowRow, PersonRow } from '../../store/schema.js';
+import type { FlowRow, PersonRow, PersonsTable } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { type Idempotent, runIdempotent } from '../idempotency.js';
 import { DAY, enforce, hit, peek } from '../rate-limits.js';
@@ -28,7 +27,16 @@ export type FaceStartResult =
       esignAccountId: string | null;
     };
 
-type Decision = { kind: 'reuse'; flow: FlowRow } | { kind: 'wait' } | { kind: 'reserved'; flow: FlowRow };
+type Decision =
+  | { kind: 'reuse'; flow: FlowRow }
+  | { kind: 'wait'; person: PersonRow }
+  | { kind: 'reserved'; flow: FlowRow; person: PersonRow };
+
+/** A person not in the database yet: inserted in the same transaction as its first reservation. */
+interface NewPerson {
+  idIndex: string;
+  make: (idIndex: string) => PersonsTable;
+}
 
 /**
  * Starts face authentication, or answers from what is known: verified persons and still-valid
@@ -48,41 +56,52 @@ export async function startFaceAuth(
     [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000'),
   );
 
-  let person = await personStore.upsertPerson(store.db, cipher.blindIndex('id', p.idNumber), (idIndex) => ({
-    id: randomUUID(),
-    id_index: idIndex,
-    name_enc: cipher.encrypt(p.name),
-    id_number_enc: cipher.encrypt(p.idNumber),
-    id_kind: p.idKind,
-    account_id: null,
-    verified_at: null,
-    verified_name_index: null,
-    created_at: deps.now(),
-    erased_at: null,
-  }));
+  const idIndex = cipher.blindIndex('id', p.idNumber);
+  // A known person costs one read; a new one has no flows to look at and is written together with
+  // its first reservation: one transaction, not two.
+  let person: PersonRow | NewPerson = (await personStore.findPersonByIdIndex(store.db, idIndex)) ?? {
+    idIndex,
+    make: (index) => ({
+      id: uuidv7(),
+      id_index: index,
+      name_enc: cipher.encrypt(p.name),
+      id_number_enc: cipher.encrypt(p.idNumber),
+      id_kind: p.idKind,
+      account_id: null,
+      verified_at: null,
+      verified_name_index: null,
+      created_at: deps.now(),
+      erased_at: null,
+    }),
+  };
 
   const waitUntil = deps.now() + waitBudgetMs(deps);
   for (let attempt = 0; ; attempt++) {
-    if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
-      return verified(deps, clientId, person.account_id);
+    if ('id' in person) {
+      if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
+        return verified(deps, clientId, person.account_id);
+      }
+      // The common repeat (same link again) needs one read and no transaction.
+      const reusable = findReusable(
+        await flowStore.findLiveFlows(store.db, clientId, person.id),
+        fingerprint,
+        deps.now(),
+      );
+      if (reusable) return present(deps, 'reused', reusable);
     }
-    // The common repeat (same link again) needs one read and no transaction.
-    const reusable = findReusable(
-      await flowStore.findLiveFlows(store.db, clientId, person.id),
-      fingerprint,
-      deps.now(),
-    );
-    if (reusable) return present(deps, 'reused', reusable);
     const decision = await decide(deps, clientId, person, p, fingerprint);
     if (decision.kind === 'reuse') return present(deps, 'reused', decision.flow);
-    if (decision.kind === 'reserved') return callProvider(deps, person, p, decision.flow, nameIndex);
+    if (decision.kind === 'reserved') {
+      return callProvider(deps, decision.person, p, decision.flow, nameIndex);
+    }
+    person = decision.person;
     if (deps.now() > waitUntil) {
       throw new AppError('conflict', {
         detail: 'gave up waiting for a concurrent request for the same person',
       });
     }
     await sleep(Math.min(10 * 1.5 ** attempt, 200));
-    person = (await personStore.findPersonById(store.db, person.id)) ?? person;
+    person = (await personStore.findPersonById(store.db, decision.person.id)) ?? decision.person;
   }
 }
 
@@ -94,15 +113,14 @@ function waitBudgetMs(deps: ServiceDeps): number {
 async function decide(
   deps: ServiceDeps,
   clientId: string,
-  person: PersonRow,
+  known: PersonRow | NewPerson,
   p: ValidatedPerson,
   fingerprint: string,
 ): Promise<Decision> {
   const now = deps.now();
-  const row: FlowRow = {
-    id: randomUUID(),
+  const fields: Omit<FlowRow, 'person_id'> = {
+    id: uuidv7(),
     client_id: clientId,
-    person_id: person.id,
     provider: deps.provider.name,
     provider_flow_id: null,
     status: 'CREATING',
@@ -127,6 +145,9 @@ async function decide(
     mobile_index: deps.cipher.blindIndex('mobile', p.mobile),
   };
   return deps.store.db.transaction().execute(async (trx) => {
+    // A concurrent request may have inserted the person since our read: the upsert reads first.
+    const person = 'id' in known ? known : await personStore.upsertPerson(trx, known.idIndex, known.make);
+    const row: FlowRow = { ...fields, person_id: person.id };
     if (!(await flowStore.tryReserveFlow(trx, row))) {
       // Someone holds the reservation: take it over only when its request died mid-call.
       const stale = await flowStore.deleteStaleReservation(
@@ -135,7 +156,7 @@ async function decide(
         person.id,
         now - STALE_RESERVATION_MS,
       );
-      if (!stale || !(await flowStore.tryReserveFlow(trx, row))) return { kind: 'wait' };
+      if (!stale || !(await flowStore.tryReserveFlow(trx, row))) return { kind: 'wait', person };
     }
     // Our first read may predate a concurrent request that reserved, called the provider and
     // activated its flow before our insert: holding the reservation now, read again.
@@ -145,12 +166,15 @@ async function decide(
       return { kind: 'reuse', flow: reusable };
     }
     // Retention or a deletion request may have erased the person's name and ID number since no
-    // flow needed them; this one does. (A no-op UPDATE for a person who was never erased.)
-    await lifecycleStore.refillPerson(trx, person.id, {
-      name_enc: deps.cipher.encrypt(p.name),
-      id_number_enc: deps.cipher.encrypt(p.idNumber),
-    });
-    return { kind: 'reserved', flow: row };
+    // flow needed them; this one does. (A no-op UPDATE for a person who was never erased; a person
+    // inserted just now by this transaction was not.)
+    if ('id' in known) {
+      await lifecycleStore.refillPerson(trx, person.id, {
+        name_enc: deps.cipher.encrypt(p.name),
+        id_number_enc: deps.cipher.encrypt(p.idNumber),
+      });
+    }
+    return { kind: 'reserved', flow: row, person };
   });
 }
 

@@ -1,0 +1,48 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** How often the WAL is copied back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 500;
+
+// Plain CommonJS for an `eval` worker: it runs beside the compiled ESM without a file of its own.
+const SOURCE = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = FULL');
+setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // A busy or failed pass is retried on the next tick; the WAL only grows meanwhile.
+  }
+}, workerData.intervalMs);
+`;
+
+/**
+ * WAL checkpoints on a thread of their own, through a second connection. SQLite's automatic
+ * checkpoint runs inside whichever commit crosses the threshold — on the event loop, mostly fsync,
+ * stalling every request behind it. With `wal_autocheckpoint = 0` on the serving connection, this
+ * worker's PASSIVE checkpoints copy committed pages without blocking writers or the event loop.
+ */
+export function startCheckpointer(file: string): { stop(): Promise<void> } {
+  const worker = new Worker(SOURCE, {
+    eval: true,
+    workerData: {
+      file,
+      driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+    },
+  });
+  // Checkpoints never keep a process alive (the CLI exits when its work is done).
+  worker.unref();
+  worker.on('error', () => {
+    // Without checkpoints the WAL grows until the next start; serving goes on.
+  });
+  return {
+    async stop() {
+      await worker.terminate();
+    },
+  };
+}
