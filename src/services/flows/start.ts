@@ -245,7 +245,12 @@ async function callProvider(
       updated_at: now,
     });
     if (!activated) {
-      throw new AppError('internal', { detail: 'flow reservation vanished while the provider was called' });
+      // An erasure (or a takeover of a reservation presumed dead) ended it meanwhile: the caller
+      // may simply ask again, so this is a conflict, not a fault of ours.
+      throw new AppError('conflict', {
+        userMessage: '该认证请求在处理期间已被撤销，请重新发起',
+        detail: 'flow reservation ended while the provider was called',
+      });
     }
     await flowStore.supersedePending(trx, reservation.client_id, person.id, reservation.id, now);
     if (result.accountId && result.accountId !== person.account_id) {
