@@ -42,6 +42,8 @@ export interface Config {
         queryTimeoutMs: number;
       };
   redisUrl: string | null;
+  /** Prefix of every Redis key this deployment writes; two deployments can share one Redis. */
+  redisKeyPrefix: string;
   provider: 'sandbox' | 'esign';
   esign: EsignConfig | null;
   logLevel: string;
@@ -175,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const redisUrl = env.REDIS_URL ? url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : null;
+  const redisKeyPrefix = env.REDIS_KEY_PREFIX || 'etc-esign:';
   const provider = oneOf('PROVIDER', 'sandbox', ['sandbox', 'esign'] as const);
 
   let esign: Config['esign'] = null;
@@ -294,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     database,
     redisUrl,
+    redisKeyPrefix,
     provider,
     esign,
     logLevel,

@@ -93,7 +93,9 @@ export async function createRuntime(
   provider = measuredProvider(provider, (op, result, ms) => eventStats.upstreamCall(op, result, ms));
   if (opts.wrapProvider) provider = opts.wrapProvider(provider);
   metrics.measureOldestPendingWith(() => oldestPendingDeliveryAge({ store, now }));
-  const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter();
+  const rateLimiter = config.redisUrl
+    ? new RedisRateLimiter(config.redisUrl, config.redisKeyPrefix)
+    : new MemoryRateLimiter();
   return {
     config,
     store,

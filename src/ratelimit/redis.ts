@@ -37,7 +37,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly tag = randomBytes(6).toString('hex');
   private seq = 0;
 
-  constructor(url: string, prefix = 'etc-esign:rl:') {
+  constructor(url: string, keyPrefix: string) {
     // While Redis is away a request waits for it at most COMMAND_TIMEOUT_MS, then the caller's
     // policy applies (services/rate-limits.ts: allow and log); reconnecting goes on in the background.
     this.redis = new Redis(url, {
@@ -50,7 +50,7 @@ export class RedisRateLimiter implements RateLimiter {
     });
     // Without a listener ioredis prints every failed reconnect; the failed commands are logged by the caller.
     this.redis.on('error', () => {});
-    this.prefix = prefix;
+    this.prefix = `${keyPrefix}rl:`;
   }
 
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {

@@ -11,7 +11,7 @@ import { api, FACE } from '../support/gateway.js';
 import { recordSecret, tempDir } from '../support/paths.js';
 import { person } from '../support/people.js';
 import { type GatewayProcess, spawnGateway } from '../support/process.js';
-import { flushRedisPrefix, redisAvailable, TEST_REDIS_URL } from '../support/redis.js';
+import { createTestRedis, redisAvailable } from '../support/redis.js';
 
 const ready = (await postgresAvailable()) && (await redisAvailable());
 if (!ready) console.log('PostgreSQL or Redis unreachable: skipping the three-process tests');
@@ -23,8 +23,9 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
   let token: string;
   let env: Record<string, string>;
 
+  const redis = createTestRedis();
+
   beforeAll(async () => {
-    await flushRedisPrefix();
     db = await createTestDatabase('postgres');
     const upstream = await startFake(50);
     fake = upstream.fake;
@@ -32,7 +33,7 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
       ...upstream.env,
       ...sharedKeysEnv(),
       DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
+      ...redis.env,
       // One public address in front of all three, as behind a load balancer.
       PUBLIC_BASE_URL: 'https://esign.issuer.example',
       RATE_LIMIT_PER_TOKEN: '100000',
@@ -55,6 +56,7 @@ describe.skipIf(!ready)('three gateway processes on one PostgreSQL database and 
     await Promise.all(gateways.map((g) => g.stop('SIGKILL')));
     await fake?.close();
     await db?.drop();
+    await redis.drop();
   });
 
   const via = (i: number) => ({ url: (gateways[i % gateways.length] as GatewayProcess).url, token });

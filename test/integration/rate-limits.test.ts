@@ -1,28 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, FACE, startGateway, type TestGateway } from '../support/gateway.js';
 import { person } from '../support/people.js';
-import { flushRedisPrefix, redisAvailable, TEST_REDIS_URL } from '../support/redis.js';
+import { createTestRedis, redisAvailable, type TestRedis } from '../support/redis.js';
 
-const limiters: [string, string | null][] = [
-  ['memory', null],
-  ...((await redisAvailable()) ? [['redis', TEST_REDIS_URL] as [string, string]] : []),
+const limiters: [string, boolean][] = [
+  ['memory', false],
+  ...((await redisAvailable()) ? [['redis', true] as [string, boolean]] : []),
 ];
 
-describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => {
+describe.each(limiters)('rate limits with the %s limiter', (_name, useRedis) => {
   let gw: TestGateway;
+  let redis: TestRedis | undefined;
   beforeAll(async () => {
-    if (redisUrl) await flushRedisPrefix();
+    if (useRedis) redis = createTestRedis();
     gw = await startGateway({
       env: {
         RATE_LIMIT_PER_TOKEN: '5',
         RATE_LIMIT_NEW_FLOWS_PER_PERSON: '2',
         RATE_LIMIT_SHORT_LINK_PER_IP: '3',
-        ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+        ...redis?.env,
       },
       frozenClock: true,
     });
   });
-  afterAll(async () => gw?.close());
+  afterAll(async () => {
+    await gw?.close();
+    await redis?.drop();
+  });
 
   it('allows RATE_LIMIT_PER_TOKEN requests per second per token, then answers 429 with Retry-After', async () => {
     const statuses: number[] = [];
@@ -48,7 +52,7 @@ describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => 
 
   it('caps new flows per person per 24 hours; reused links and verified answers do not count', async () => {
     gw.advance(2000);
-    const p = person(9100 + (redisUrl ? 1 : 0));
+    const p = person(9100 + (useRedis ? 1 : 0));
     const a = await api(gw, 'POST', FACE, p);
     expect(a.status).toBe(200);
     expect((await api(gw, 'POST', FACE, p)).body.data.flowId).toBe(a.body.data.flowId);
@@ -69,7 +73,7 @@ describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => 
 
   it('counts new flows per client and person: one client cannot lock a person out of another', async () => {
     gw.advance(2000);
-    const p = person(9200 + (redisUrl ? 1 : 0));
+    const p = person(9200 + (useRedis ? 1 : 0));
     const other = { url: gw.url, token: await gw.newClient(`rl-cp-${_name}`) };
     expect((await api(gw, 'POST', FACE, p)).status).toBe(200);
     gw.advance(2000);
@@ -82,7 +86,7 @@ describe.each(limiters)('rate limits with the %s limiter', (_name, redisUrl) => 
 
   it('counts only unknown short codes against the per-IP limit, and an address over it learns nothing', async () => {
     gw.advance(60_000);
-    const p = person(9300 + (redisUrl ? 1 : 0));
+    const p = person(9300 + (useRedis ? 1 : 0));
     const link = (await api(gw, 'POST', FACE, p)).body.data.authUrl as string;
     const open = async (url: string) => (await fetch(url, { redirect: 'manual' })).status;
     const own: number[] = [];
@@ -131,5 +135,23 @@ describe('the optional new-flow limit per person over all clients', () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(refused.body.responseMsg).toBe('该用户发起认证次数过多，请24小时后再试');
     expect(Number(refused.headers.get('retry-after'))).toBe(24 * 3600 - 3);
+  });
+});
+
+describe.skipIf(!limiters.some(([, useRedis]) => useRedis))('Redis keys of a test run', () => {
+  it('live under the REDIS_KEY_PREFIX of the run, never the production prefix, and are dropped after', async () => {
+    const redis = createTestRedis();
+    const gw = await startGateway({ env: redis.env });
+    try {
+      expect((await api(gw, 'GET', `${FACE}/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+      const keys = await redis.keys();
+      expect(keys.length).toBe(1);
+      expect(keys[0]?.startsWith(`${redis.prefix}rl:`)).toBe(true);
+      expect(redis.prefix.startsWith('etc-esign:')).toBe(false);
+    } finally {
+      await gw.close();
+      await redis.drop();
+    }
+    expect(await redis.keys()).toEqual([]);
   });
 });
