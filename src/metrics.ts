@@ -143,6 +143,11 @@ export function createMetrics() {
       labelNames: ['result'],
       registers: [registry],
     }),
+    rateLimiterFallback: new Gauge({
+      name: 'etc_esign_rate_limiter_fallback',
+      help: '1 while Redis is configured but unreachable and rate limits are counted in this process only',
+      registers: [registry],
+    }),
     /** Sets where the oldest-pending gauge reads from (the runtime, once the store is open). */
     measureOldestPendingWith(source: () => Promise<number>): void {
       oldestPendingSource = source;

@@ -8,6 +8,7 @@ import { EsignProvider } from './providers/esign/esign-provider.js';
 import { measuredProvider } from './providers/measured.js';
 import type { FaceProvider, SandboxControl } from './providers/provider.js';
 import { SandboxProvider } from './providers/sandbox.js';
+import type { RateLimiter } from './ratelimit/limiter.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import { RedisRateLimiter } from './ratelimit/redis.js';
 import { TokenCache } from './services/clients/token-cache.js';
@@ -93,9 +94,15 @@ export async function createRuntime(
   provider = measuredProvider(provider, (op, result, ms) => eventStats.upstreamCall(op, result, ms));
   if (opts.wrapProvider) provider = opts.wrapProvider(provider);
   metrics.measureOldestPendingWith(() => oldestPendingDeliveryAge({ store, now }));
-  const rateLimiter = config.redisUrl
-    ? new RedisRateLimiter(config.redisUrl, config.redisKeyPrefix)
-    : new MemoryRateLimiter();
+  let rateLimiter: RateLimiter = new MemoryRateLimiter();
+  if (config.redisUrl) {
+    const redisLimiter = new RedisRateLimiter(config.redisUrl, config.redisKeyPrefix, {
+      logger,
+      onFallback: (active) => metrics.rateLimiterFallback.set(active ? 1 : 0),
+    });
+    await redisLimiter.settled();
+    rateLimiter = redisLimiter;
+  }
   return {
     config,
     store,

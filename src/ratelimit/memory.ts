@@ -1,4 +1,4 @@
-import { type RateDecision, type RateLimiter, retryAfter } from './limiter.js';
+import { type LimiterHealth, type RateDecision, type RateLimiter, retryAfter } from './limiter.js';
 
 /**
  * The hit times of one key in a ring: `times[head]` is the oldest. It grows to at most `limit`
@@ -50,6 +50,10 @@ export class MemoryRateLimiter implements RateLimiter {
       const newest = times[(head + times.length - 1) % times.length];
       if (newest === undefined || newest <= now - ring.windowMs) this.rings.delete(key);
     }
+  }
+
+  async check(): Promise<LimiterHealth> {
+    return { rateLimits: 'memory' };
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,9 @@ export const MINUTE = 60_000;
 export const DAY = 86_400_000;
 
 /**
- * One hit against a limit. A limiter that cannot answer (Redis down) lets the request through and
- * logs: an outage of the counter store must not become an outage of the gateway.
+ * One hit against a limit. The Redis limiter already counts in memory while Redis is down; should
+ * a limiter still throw, the request goes through and is logged: an outage of the counter store
+ * must not become an outage of the gateway.
  */
 export async function hit(
   deps: Pick<ServiceDeps, 'rateLimiter' | 'logger' | 'now'>,

@@ -177,7 +177,7 @@ describe('front door: envelope, authentication, body handling', () => {
   it('serves health, readiness and the OpenAPI document from the validating schemas', async () => {
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
     const ready = await (await fetch(`${gw.url}/readyz`)).json();
-    expect(ready.data).toEqual({ ok: true, database: 'ok' });
+    expect(ready.data).toEqual({ ok: true, database: 'ok', rateLimits: 'memory' });
     const doc = await (await fetch(`${gw.url}/docs/json`)).json();
     const op = doc.paths['/esign/api/auth/individual/face'].post;
     const schema = op.requestBody.content['application/json'].schema;

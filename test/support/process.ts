@@ -14,6 +14,8 @@ export interface GatewayProcess {
   stdoutPlain: string[];
   /** JSON log lines on stdout so far (also written to the suite's log dir). */
   logLines: string[];
+  /** Everything written to stderr so far. */
+  stderr(): string;
   /** Sends a signal and resolves with the exit code (null when killed by the signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -103,6 +105,7 @@ export async function spawnGateway(
     banner,
     stdoutPlain,
     logLines,
+    stderr: () => stderr,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);

@@ -11,7 +11,7 @@ export const healthRoutes =
     );
     app.get(
       '/readyz',
-      { schema: { summary: '就绪检查（数据库可达）', tags: ['ops'] } },
+      { schema: { summary: '就绪检查：逐项报告数据库、Redis 和限流计数方式', tags: ['ops'] } },
       async (request, reply) => {
         const ready = await checkReady(deps);
         if (!ready.ok) {
