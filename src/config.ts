@@ -113,11 +113,150 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Every environment variable the gateway reads, with its default as it would be written in the
+ * environment (null: unset, `shown` says what that means) and one line of help. `loadConfig` takes
+ * its defaults from here, `serve --help` prints it, and `deploy/.env.example` is tested against it.
+ */
+export const SETTINGS = {
+  PORT: { default: '8080', help: 'TCP port of the HTTP listener' },
+  HOST: {
+    default: '127.0.0.1',
+    help: 'listen address; 0.0.0.0 for every interface (in a container, or without a reverse proxy)',
+  },
+  PUBLIC_BASE_URL: {
+    default: null,
+    shown: 'http://localhost:$PORT',
+    help: 'public origin of short links, sandbox pages and e签宝 callback URLs',
+  },
+  TRUST_PROXY: {
+    default: 'false',
+    help: 'trust X-Forwarded-For: false, true, a hop count, or proxy addresses',
+  },
+  SHUTDOWN_TIMEOUT_MS: { default: '10000', help: 'hard limit of a graceful shutdown' },
+  DATA_DIR: { default: './data', help: 'directory of the SQLite file and the key file' },
+  DATABASE_URL: {
+    default: null,
+    shown: 'SQLite file in DATA_DIR',
+    help: 'postgres://user:password@host:5432/db, or sqlite:/path/file.sqlite',
+  },
+  DATABASE_POOL_SIZE: { default: '10', help: 'PostgreSQL connections per process' },
+  DATABASE_CONNECT_TIMEOUT_MS: {
+    default: '3000',
+    help: 'a request waiting for a PostgreSQL connection gives up (503) after this',
+  },
+  DATABASE_QUERY_TIMEOUT_MS: {
+    default: '15000',
+    help: 'a PostgreSQL query without an answer fails after this',
+  },
+  REDIS_URL: {
+    default: null,
+    shown: 'unset: rate limits counted in memory',
+    help: 'redis://host:6379/0: rate limits shared by every process',
+  },
+  REDIS_KEY_PREFIX: { default: 'etc-esign:', help: 'prefix of every Redis key the gateway writes' },
+  ENCRYPTION_KEYS: {
+    default: null,
+    shown: 'key file in DATA_DIR',
+    help: 'id:base64key[,id:base64key...], 32-byte keys; the first encrypts',
+  },
+  BLIND_INDEX_KEY: {
+    default: null,
+    shown: 'key file in DATA_DIR',
+    help: 'base64 32-byte key of the ID-number lookup index',
+  },
+  PROVIDER: { default: 'sandbox', help: 'sandbox (local pages) or esign (e签宝)' },
+  ESIGN_BASE_URL: {
+    default: null,
+    shown: 'required with PROVIDER=esign',
+    help: 'e签宝 API origin, e.g. https://smlopenapi.esign.cn',
+  },
+  ESIGN_APP_ID: { default: null, shown: 'required with PROVIDER=esign', help: 'e签宝 app id' },
+  ESIGN_APP_SECRET: { default: null, shown: 'required with PROVIDER=esign', help: 'e签宝 app secret' },
+  ESIGN_FACE_MODE: {
+    default: 'ZHIMACREDIT',
+    help: 'face channel: ZHIMACREDIT, TENCENT, ESIGN or WE_CHAT_FACE',
+  },
+  ESIGN_CONNECT_TIMEOUT_MS: { default: '3000', help: 'connect timeout to e签宝' },
+  ESIGN_REQUEST_TIMEOUT_MS: { default: '10000', help: 'total timeout of one e签宝 call' },
+  ESIGN_MAX_CONNECTIONS: { default: '512', help: 'keep-alive connections to e签宝' },
+  ESIGN_CALLBACK_WINDOW_MS: { default: '900000', help: 'accepted clock skew of e签宝 callbacks' },
+  ESIGN_CIRCUIT_FAILURES: {
+    default: '5',
+    help: 'consecutive e签宝 failures (unreachable, 5xx, timeout) that open the circuit',
+  },
+  ESIGN_CIRCUIT_OPEN_MS: { default: '30000', help: 'how long the circuit stays open before one probe call' },
+  SANDBOX_LINK_TTL_MINUTES: { default: '30', help: 'lifetime of sandbox links' },
+  MIN_AGE: { default: '18', help: 'minimum age to sign (UNDERAGE below it)' },
+  RATE_LIMIT_PER_TOKEN: { default: '50', help: 'requests per second per token' },
+  RATE_LIMIT_NEW_FLOWS_PER_PERSON: {
+    default: '5',
+    help: 'new face flows per client and person per 24 hours',
+  },
+  RATE_LIMIT_NEW_FLOWS_PER_PERSON_ALL_CLIENTS: {
+    default: '0',
+    help: 'new face flows per person per 24 hours over all clients together (0: off)',
+  },
+  RATE_LIMIT_SHORT_LINK_PER_IP: {
+    default: '60',
+    help: 'unknown short codes per IP per minute; over it, every open from that IP gets 429',
+  },
+  HTTP_REQUEST_TIMEOUT_MS: {
+    default: '30000',
+    help: 'a whole request (headers and body) must arrive within this',
+  },
+  HTTP_HEADERS_TIMEOUT_MS: { default: '15000', help: 'the headers must arrive within this (else 408)' },
+  HTTP_IDLE_TIMEOUT_MS: { default: '90000', help: 'a socket without traffic for this long is closed' },
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: { default: '72000', help: 'idle keep-alive sockets are closed after this' },
+  HTTP_MAX_CONNECTIONS: { default: '4096', help: 'open sockets in all (keep below ulimit -n)' },
+  HTTP_MAX_CONNECTIONS_PER_IP: {
+    default: '256',
+    help: 'open sockets per peer address (0: no cap; not applied with TRUST_PROXY)',
+  },
+  SWEEP_INTERVAL_MS: { default: '60000', help: 'how often expired pending flows are marked EXPIRED' },
+  RECONCILE_INTERVAL_MS: { default: '60000', help: 'how often pending flows are checked with the provider' },
+  NOTIFY_RETRY_SCHEDULE: {
+    default: '0s,5s,5m,30m,2h,5h,10h,10h',
+    help: 'delays before each notification attempt',
+  },
+  NOTIFY_TIMEOUT_MS: { default: '10000', help: 'timeout of one notification attempt' },
+  NOTIFY_DISPATCH_INTERVAL_MS: { default: '1000', help: 'how often the notification outbox is polled' },
+  NOTIFY_ALLOW_PRIVATE_NETWORKS: {
+    default: 'false',
+    help: 'allow http:// and private addresses as notify URLs (development only)',
+  },
+  WEBHOOK_SECRET_GRACE_HOURS: { default: '24', help: 'how long a rotated-out webhook secret still signs' },
+  LOG_LEVEL: {
+    default: 'info',
+    help: 'fatal, error, warn, info, debug, trace or silent; debug adds stack traces to start-up errors',
+  },
+} as const satisfies Record<string, { default: string | null; shown?: string; help: string }>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The settings table as text, for `serve --help`. */
+export function describeSettings(): string {
+  const rows = Object.entries(SETTINGS).map(([name, s]) => {
+    const shown = s.default ?? ('shown' in s ? s.shown : '');
+    return { name, text: `${s.help} (default: ${shown === '' ? 'unset' : shown})` };
+  });
+  const width = Math.max(...rows.map((r) => r.name.length));
+  return rows.map((r) => `  ${r.name.padEnd(width)}  ${r.text}`).join('\n');
+}
+
+/** Whether errors should carry their stack trace (`LOG_LEVEL=debug` or `trace`). */
+export function wantsStackTraces(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace';
+}
+
+const defaultOf = (name: SettingName): string => SETTINGS[name].default ?? '';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+  const int = (name: SettingName, min: number, max: number): number => {
+    const fallback = Number(defaultOf(name));
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
@@ -138,7 +277,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     return value.replace(/\/+$/, '');
   };
-  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+  const oneOf = <T extends string>(name: SettingName, allowed: readonly T[]): T => {
+    const fallback = defaultOf(name) as T;
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     if (!(allowed as readonly string[]).includes(raw)) {
@@ -148,13 +288,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw as T;
   };
 
-  const port = int('PORT', 8080, 0, 65535);
-  const host = env.HOST || '0.0.0.0';
+  const port = int('PORT', 0, 65535);
+  const host = env.HOST || defaultOf('HOST');
   const publicBaseUrl = url('PUBLIC_BASE_URL', env.PUBLIC_BASE_URL || `http://localhost:${port}`, [
     'http:',
     'https:',
   ]);
-  const dataDir = path.resolve(env.DATA_DIR || './data');
+  const dataDir = path.resolve(env.DATA_DIR || defaultOf('DATA_DIR'));
 
   let database: Config['database'] = { kind: 'sqlite', file: path.join(dataDir, 'etc-esign.sqlite') };
   const dbUrl = env.DATABASE_URL;
@@ -163,9 +303,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       database = {
         kind: 'postgres',
         url: dbUrl,
-        poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
-        connectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
-        queryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 15_000, 100, 3_600_000),
+        poolSize: int('DATABASE_POOL_SIZE', 1, 500),
+        connectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 100, 600_000),
+        queryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 100, 3_600_000),
       };
     } else if (dbUrl.startsWith('sqlite:')) {
       const file = dbUrl.slice('sqlite:'.length).replace(/^\/\//, '');
@@ -177,8 +317,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const redisUrl = env.REDIS_URL ? url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : null;
-  const redisKeyPrefix = env.REDIS_KEY_PREFIX || 'etc-esign:';
-  const provider = oneOf('PROVIDER', 'sandbox', ['sandbox', 'esign'] as const);
+  const redisKeyPrefix = env.REDIS_KEY_PREFIX || defaultOf('REDIS_KEY_PREFIX');
+  const provider = oneOf('PROVIDER', ['sandbox', 'esign'] as const);
 
   let esign: Config['esign'] = null;
   if (provider === 'esign') {
@@ -189,27 +329,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: env.ESIGN_BASE_URL ? url('ESIGN_BASE_URL', env.ESIGN_BASE_URL, ['http:', 'https:']) : '',
       appId: env.ESIGN_APP_ID ?? '',
       appSecret: env.ESIGN_APP_SECRET ?? '',
-      faceMode: oneOf('ESIGN_FACE_MODE', 'ZHIMACREDIT', ESIGN_FACE_MODES),
-      connectTimeoutMs: int('ESIGN_CONNECT_TIMEOUT_MS', 3000, 1, 600_000),
-      requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
-      maxConnections: int('ESIGN_MAX_CONNECTIONS', 512, 1, 10_000),
-      callbackWindowMs: int('ESIGN_CALLBACK_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
-      circuitFailures: int('ESIGN_CIRCUIT_FAILURES', 5, 1, 1000),
-      circuitOpenMs: int('ESIGN_CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+      faceMode: oneOf('ESIGN_FACE_MODE', ESIGN_FACE_MODES),
+      connectTimeoutMs: int('ESIGN_CONNECT_TIMEOUT_MS', 1, 600_000),
+      requestTimeoutMs: int('ESIGN_REQUEST_TIMEOUT_MS', 1, 600_000),
+      maxConnections: int('ESIGN_MAX_CONNECTIONS', 1, 10_000),
+      callbackWindowMs: int('ESIGN_CALLBACK_WINDOW_MS', 1000, 86_400_000),
+      circuitFailures: int('ESIGN_CIRCUIT_FAILURES', 1, 1000),
+      circuitOpenMs: int('ESIGN_CIRCUIT_OPEN_MS', 100, 3_600_000),
     };
   }
 
-  const logLevel = oneOf('LOG_LEVEL', 'info', LOG_LEVELS);
-  const minAge = int('MIN_AGE', 18, 0, 120);
-  const sandboxLinkTtlMs = int('SANDBOX_LINK_TTL_MINUTES', 30, 6, 7 * 24 * 60) * 60_000;
-  const sweepIntervalMs = int('SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000);
-  const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
+  const logLevel = oneOf('LOG_LEVEL', LOG_LEVELS);
+  const minAge = int('MIN_AGE', 0, 120);
+  const sandboxLinkTtlMs = int('SANDBOX_LINK_TTL_MINUTES', 6, 7 * 24 * 60) * 60_000;
+  const sweepIntervalMs = int('SWEEP_INTERVAL_MS', 100, 86_400_000);
+  const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 100, 600_000);
 
   const rateLimits = {
-    perToken: int('RATE_LIMIT_PER_TOKEN', 50, 1, 1_000_000),
-    newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 5, 1, 1_000_000),
-    newFlowsPerPersonAllClients: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON_ALL_CLIENTS', 0, 0, 1_000_000),
-    shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 60, 1, 1_000_000),
+    perToken: int('RATE_LIMIT_PER_TOKEN', 1, 1_000_000),
+    newFlowsPerPerson: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON', 1, 1_000_000),
+    newFlowsPerPersonAllClients: int('RATE_LIMIT_NEW_FLOWS_PER_PERSON_ALL_CLIENTS', 0, 1_000_000),
+    shortLinkPerIp: int('RATE_LIMIT_SHORT_LINK_PER_IP', 1, 1_000_000),
   };
   // A phone on a poor 3G link (~100 kbit/s, 1–2 s round trips) sends our largest request (16 KiB
   // body) in 2–4 s: 30 s for a whole request and 15 s for its headers leave it a wide margin while
@@ -218,16 +358,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // timeout, which stays Fastify's 72 s: longer than the 60 s idle timeout of common load
   // balancers, so they close idle connections first and never send into one we are closing.
   const http = {
-    requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
-    headersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000),
-    idleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 90_000, 100, 3_600_000),
-    keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
-    maxConnections: int('HTTP_MAX_CONNECTIONS', 4096, 1, 1_000_000),
-    maxConnectionsPerIp: int('HTTP_MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+    requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 100, 600_000),
+    headersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 100, 600_000),
+    idleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 100, 3_600_000),
+    keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 100, 3_600_000),
+    maxConnections: int('HTTP_MAX_CONNECTIONS', 1, 1_000_000),
+    maxConnectionsPerIp: int('HTTP_MAX_CONNECTIONS_PER_IP', 0, 1_000_000),
   };
   if (http.headersTimeoutMs > http.requestTimeoutMs)
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
-  const trustRaw = env.TRUST_PROXY ?? '';
+  const trustRaw = env.TRUST_PROXY || defaultOf('TRUST_PROXY');
   const trustProxy: boolean | number | string =
     trustRaw === '' || trustRaw === 'false'
       ? false
@@ -236,23 +376,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : /^\d+$/.test(trustRaw)
           ? Number(trustRaw)
           : trustRaw;
-  const reconcileIntervalMs = int('RECONCILE_INTERVAL_MS', 60_000, 100, 86_400_000);
-  const scheduleRaw = env.NOTIFY_RETRY_SCHEDULE || '0s,5s,5m,30m,2h,5h,10h,10h';
+  const reconcileIntervalMs = int('RECONCILE_INTERVAL_MS', 100, 86_400_000);
+  const scheduleRaw = env.NOTIFY_RETRY_SCHEDULE || defaultOf('NOTIFY_RETRY_SCHEDULE');
   const retryScheduleMs = scheduleRaw.split(',').map((part) => parseDuration(part.trim()));
   if (retryScheduleMs.some((ms) => ms === null) || retryScheduleMs.length === 0) {
     problems.push(
       `NOTIFY_RETRY_SCHEDULE must be a comma-separated list like 0s,5s,5m,2h (got "${scheduleRaw}")`,
     );
   }
-  const allowPrivate = env.NOTIFY_ALLOW_PRIVATE_NETWORKS ?? 'false';
+  const allowPrivate = env.NOTIFY_ALLOW_PRIVATE_NETWORKS || defaultOf('NOTIFY_ALLOW_PRIVATE_NETWORKS');
   if (!['true', 'false'].includes(allowPrivate))
     problems.push('NOTIFY_ALLOW_PRIVATE_NETWORKS must be true or false');
   const notify = {
     retryScheduleMs: retryScheduleMs.map((ms) => ms ?? 0),
     allowPrivateNetworks: allowPrivate === 'true',
-    timeoutMs: int('NOTIFY_TIMEOUT_MS', 10_000, 100, 600_000),
-    dispatchIntervalMs: int('NOTIFY_DISPATCH_INTERVAL_MS', 1000, 10, 600_000),
-    secretGraceMs: int('WEBHOOK_SECRET_GRACE_HOURS', 24, 0, 24 * 90) * 3_600_000,
+    timeoutMs: int('NOTIFY_TIMEOUT_MS', 100, 600_000),
+    dispatchIntervalMs: int('NOTIFY_DISPATCH_INTERVAL_MS', 10, 600_000),
+    secretGraceMs: int('WEBHOOK_SECRET_GRACE_HOURS', 0, 24 * 90) * 3_600_000,
   };
 
   const lifecycle = {

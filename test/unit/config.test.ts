@@ -19,7 +19,7 @@ describe('loadConfig', () => {
   it('has working defaults: port 8080, localhost link base, sandbox, SQLite in ./data', () => {
     const c = loadConfig({});
     expect(c.port).toBe(8080);
-    expect(c.host).toBe('0.0.0.0');
+    expect(c.host).toBe('127.0.0.1');
     expect(c.publicBaseUrl).toBe('http://localhost:8080');
     expect(c.provider).toBe('sandbox');
     expect(c.esign).toBeNull();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, SETTINGS } from '../../src/config.js';
 import { ROOT } from '../support/paths.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -60,8 +60,15 @@ function envFileEntries(file: string): Map<string, string> {
 describe('deploy/.env.example', () => {
   const entries = envFileEntries(path.join(ROOT, 'deploy/.env.example'));
 
-  it('lists exactly the variables config.ts reads', () => {
-    expect(sorted(entries.keys())).toEqual(sorted(variablesConfigReads()));
+  it('lists exactly the variables config.ts reads, which are exactly those of its settings table', () => {
+    expect(sorted(Object.keys(SETTINGS))).toEqual(sorted(variablesConfigReads()));
+    expect(sorted(entries.keys())).toEqual(sorted(Object.keys(SETTINGS)));
+  });
+
+  it('shows each default as the settings table has it (empty when unset)', () => {
+    for (const [name, setting] of Object.entries(SETTINGS)) {
+      expect(`${name}=${entries.get(name)}`).toBe(`${name}=${setting.default ?? ''}`);
+    }
   });
 
   it('gives every variable a comment line right above it', () => {
