@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from './config.js';
 import type { Runtime } from './runtime.js';
 import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
+import { unblockPerson } from './services/flows/unblock.js';
 import { erasePersonForClientName } from './services/lifecycle/erasure.js';
 import {
   generateKey,
@@ -50,7 +51,7 @@ const positive = (v: string): number => {
   return n;
 };
 
-/** `retention run`, `person erase`, `audit list|verify`, `keys status|generate|rotate|reencrypt|retire`. */
+/** `retention run`, `person erase|unblock`, `audit list|verify`, `keys status|generate|rotate|reencrypt|retire`. */
 export function addLifecycleCommands(program: Command, kit: CliKit): void {
   const { withRuntime, out } = kit;
 
@@ -70,9 +71,10 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
       ),
     );
 
-  program
+  const person = program
     .command('person')
-    .description('persons (by ID number, read from stdin so it stays out of shell history)')
+    .description('persons (by ID number, read from stdin so it stays out of shell history)');
+  person
     .command('erase')
     .requiredOption('--client <name>', 'erase this client’s data of the person (other clients keep theirs)')
     .requiredOption('--id-number-stdin', 'read the ID number from stdin')
@@ -81,6 +83,19 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
       withRuntime(async (rt) => {
         const idNumber = await readStdin();
         out(JSON.stringify(await erasePersonForClientName(rt, opts.client, idNumber, cliActor())));
+      }),
+    );
+  person
+    .command('unblock')
+    .requiredOption('--client <name>', 'the client whose new-flow limit for the person is reset')
+    .requiredOption('--id-number-stdin', 'read the ID number from stdin')
+    .description(
+      "reset a client's new-flow limit for a person (RATE_LIMIT_NEW_FLOWS_PER_PERSON; needs REDIS_URL)",
+    )
+    .action((opts: { client: string }) =>
+      withRuntime(async (rt) => {
+        const r = await unblockPerson(rt, opts.client, await readStdin(), cliActor());
+        out(`reset the new-flow limit of ${r.maskedIdNumber} for client ${opts.client}`);
       }),
     );
 

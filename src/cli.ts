@@ -1,9 +1,17 @@
+import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { addConsoleCommands } from './cli-console.js';
 import { addLifecycleCommands, cliActor } from './cli-lifecycle.js';
-import { ConfigError, loadConfig, loadFakeEsignDefaults } from './config.js';
+import {
+  ConfigError,
+  describeSettings,
+  loadConfig,
+  loadFakeEsignDefaults,
+  wantsStackTraces,
+} from './config.js';
 import { KeyError } from './crypto/keys.js';
 import { AppError } from './errors.js';
+import { explainError } from './explain-error.js';
 import { completeFakeFlow, runFakeEsignCommand } from './fake-esign/cli-entry.js';
 import { createLogger } from './log.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -17,12 +25,30 @@ import { createToken, listTokens, parseTtl, revokeToken } from './services/clien
 import { showFlow } from './services/flows/queries.js';
 import { completeSandboxFlow } from './services/flows/sandbox.js';
 import { listDeliveries, redeliver } from './services/notifications/deliveries.js';
+import { formatBeijing } from './services/time.js';
 import { migrateToLatest, openStore } from './store/db.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
-const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+const err = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+/** Every time the CLI prints is Beijing time, like the API's. */
+const iso = (ms: number | null) => (ms === null ? '-' : formatBeijing(ms));
+
+/** One JSON object on one line; epoch-millisecond times (`…At`, `…Until`) become Beijing ISO 8601. */
+function printJson(value: Record<string, unknown>): void {
+  out(
+    JSON.stringify(value, (key, v) =>
+      typeof v === 'number' && /(At|Until)$/.test(key) ? formatBeijing(v) : v,
+    ),
+  );
+}
+
+const VERSION: string = JSON.parse(
+  fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
 
 function table(rows: Record<string, string>[]): void {
   if (rows.length === 0) {
@@ -55,11 +81,23 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
 export function buildCli(): Command {
   const program = new Command('etc-esign')
     .description('ETC e-signature face authentication gateway')
-    .showHelpAfterError();
+    .version(VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError('(etc-esign --help lists every command)');
+  program.on('command:*', (operands: string[]) => {
+    err(`error: unknown command '${operands[0]}'`);
+    const near = suggest(program, operands[0] ?? '');
+    if (near.length > 0) err(`Did you mean ${near.map((c) => `etc-esign ${c}`).join(', or ')}?`);
+    err('(etc-esign --help lists every command)');
+    process.exit(1);
+  });
 
   program
-    .command('serve', { isDefault: true })
-    .description('run the HTTP gateway')
+    .command('serve')
+    .description('run the HTTP gateway (also what etc-esign does without a command)')
+    .addHelpText(
+      'after',
+      `\nEnvironment variables (read once at start; deploy/.env.example has the same list):\n${describeSettings()}`,
+    )
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
@@ -67,7 +105,7 @@ export function buildCli(): Command {
       const { startServer } = await import('./server.js');
       // The first-start token goes to stderr, beside the log stream (stdout), never into it: log
       // shipping must not carry a live token.
-      const server = await startServer(config, logger, (line) => process.stderr.write(`${line}\n`));
+      const server = await startServer(config, logger, err);
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down');
         const force = setTimeout(() => {
@@ -107,7 +145,7 @@ export function buildCli(): Command {
     .option('--notify-url <url>', 'where result notifications are sent')
     .description('create a client; prints it as JSON (with a notify URL: its webhookSecret, shown once)')
     .action((name: string, opts: { notifyUrl?: string }) =>
-      withRuntime(async (rt) => out(JSON.stringify(await createClient(rt, name, opts, cliActor())))),
+      withRuntime(async (rt) => printJson(await createClient(rt, name, opts, cliActor()))),
     );
   client
     .command('update <name>')
@@ -116,9 +154,7 @@ export function buildCli(): Command {
       'set the notify URL (re-enables an endpoint disabled by 410); prints JSON, with a webhookSecret if the client had none',
     )
     .action((name: string, opts: { notifyUrl: string }) =>
-      withRuntime(async (rt) =>
-        out(JSON.stringify(await updateClientNotifyUrl(rt, name, opts.notifyUrl, cliActor()))),
-      ),
+      withRuntime(async (rt) => printJson(await updateClientNotifyUrl(rt, name, opts.notifyUrl, cliActor()))),
     );
   client
     .command('rotate-secret <name>')
@@ -126,7 +162,7 @@ export function buildCli(): Command {
       'replace the webhook secret; prints the new one as JSON (the old one keeps signing for WEBHOOK_SECRET_GRACE_HOURS)',
     )
     .action((name: string) =>
-      withRuntime(async (rt) => out(JSON.stringify(await rotateWebhookSecret(rt, name, cliActor())))),
+      withRuntime(async (rt) => printJson(await rotateWebhookSecret(rt, name, cliActor()))),
     );
   client
     .command('list')
@@ -159,20 +195,23 @@ export function buildCli(): Command {
         throw new InvalidArgumentError('use a number and one of s, m, h, d, e.g. 90d');
       }
     })
-    .description('create a token; prints the token alone on stdout')
+    .description('create a token; prints the token alone on stdout, its id and prefix on stderr')
     .action((opts: { client: string; ttl?: number }) =>
-      withRuntime(async (rt) =>
-        out((await createToken(rt, opts.client, opts.ttl ?? null, cliActor())).token),
-      ),
+      withRuntime(async (rt) => {
+        const t = await createToken(rt, opts.client, opts.ttl ?? null, cliActor());
+        out(t.token);
+        err(`id ${t.id}  prefix ${t.prefix}  client ${t.client}  expires ${iso(t.expiresAt)}`);
+      }),
     );
   token
     .command('list')
-    .description('list tokens (never the tokens themselves)')
+    .description('list tokens: id, first 4 characters, client, times (never the tokens themselves)')
     .action(() =>
       withRuntime(async (rt) =>
         table(
           (await listTokens(rt)).map((t) => ({
             id: t.id,
+            prefix: t.prefix ?? '-',
             client: t.client,
             created: iso(t.created_at),
             expires: iso(t.expires_at),
@@ -310,26 +349,66 @@ export function buildCli(): Command {
   return program;
 }
 
+/** Commands whose name is close to `typed`, as full paths (`token list`), for an unknown command. */
+function suggest(program: Command, typed: string): string[] {
+  const paths: string[][] = [];
+  const walk = (cmd: Command, prefix: string[]) => {
+    for (const sub of cmd.commands) {
+      const path = [...prefix, sub.name()];
+      if (sub.commands.length === 0) paths.push(path);
+      walk(sub, path);
+    }
+  };
+  walk(program, []);
+  const close = (word: string) =>
+    word === typed || distance(word, typed) <= Math.max(1, Math.floor(word.length / 3));
+  return paths.filter((p) => p.some(close)).map((p) => p.join(' '));
+}
+
+/** Edit distance with adjacent transpositions (`lsit` → `list` is 1). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  }
+  return at(a.length, b.length);
+}
+
 export async function main(argv: string[]): Promise<void> {
   // Everything this process creates (data directory, database, key file, SQLite's -wal/-shm) is
   // for this user only, whatever the shell's umask.
   process.umask(0o077);
+  // No command at all runs the gateway, as `npm start` does; anything else must name a command.
+  const args = argv.length <= 2 ? [...argv, 'serve'] : argv;
   try {
-    await buildCli().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+    await buildCli().parseAsync(args);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
       process.exit(2);
     }
-    if (err instanceof KeyError) {
-      process.stderr.write(`key error: ${err.message}\n`);
+    if (e instanceof KeyError) {
+      err(`key error: ${e.message}`);
       process.exit(2);
     }
-    if (err instanceof AppError) {
-      process.stderr.write(`error: ${err.message}\n`);
+    if (e instanceof AppError) {
+      err(`error: ${e.message}`);
       process.exit(1);
     }
-    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    const explained = explainError(e);
+    if (explained) for (const [i, line] of explained.entries()) err(i === 0 ? `error: ${line}` : line);
+    else err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (wantsStackTraces()) err((e as Error).stack ?? '');
+    else if (!explained) err('(LOG_LEVEL=debug shows the stack trace)');
     process.exit(1);
   }
 }

@@ -115,7 +115,7 @@ export class ConfigError extends Error {
 
 /**
  * Every environment variable the gateway reads, with its default as it would be written in the
- * environment (null: unset, `shown` says what that means) and one line of help. `loadConfig` takes
+ * environment (null: unset; `shown` says what that means) and one line of help. `loadConfig` takes
  * its defaults from here, `serve --help` prints it, and `deploy/.env.example` is tested against it.
  */
 export const SETTINGS = {
@@ -126,7 +126,7 @@ export const SETTINGS = {
   },
   PUBLIC_BASE_URL: {
     default: null,
-    shown: 'http://localhost:$PORT',
+    shown: 'default: http://localhost:$PORT',
     help: 'public origin of short links, sandbox pages and e签宝 callback URLs',
   },
   TRUST_PROXY: {
@@ -137,7 +137,7 @@ export const SETTINGS = {
   DATA_DIR: { default: './data', help: 'directory of the SQLite file and the key file' },
   DATABASE_URL: {
     default: null,
-    shown: 'SQLite file in DATA_DIR',
+    shown: 'default: SQLite file in DATA_DIR',
     help: 'postgres://user:password@host:5432/db, or sqlite:/path/file.sqlite',
   },
   DATABASE_POOL_SIZE: { default: '10', help: 'PostgreSQL connections per process' },
@@ -157,12 +157,12 @@ export const SETTINGS = {
   REDIS_KEY_PREFIX: { default: 'etc-esign:', help: 'prefix of every Redis key the gateway writes' },
   ENCRYPTION_KEYS: {
     default: null,
-    shown: 'key file in DATA_DIR',
+    shown: 'default: key file in DATA_DIR',
     help: 'id:base64key[,id:base64key...], 32-byte keys; the first encrypts',
   },
   BLIND_INDEX_KEY: {
     default: null,
-    shown: 'key file in DATA_DIR',
+    shown: 'default: key file in DATA_DIR',
     help: 'base64 32-byte key of the ID-number lookup index',
   },
   PROVIDER: { default: 'sandbox', help: 'sandbox (local pages) or esign (e签宝)' },
@@ -226,6 +226,23 @@ export const SETTINGS = {
     help: 'allow http:// and private addresses as notify URLs (development only)',
   },
   WEBHOOK_SECRET_GRACE_HOURS: { default: '24', help: 'how long a rotated-out webhook secret still signs' },
+  RETENTION_DAYS: {
+    default: '90',
+    help: 'personal fields of a flow are erased this many days after it became final',
+  },
+  AUDIT_RETENTION_DAYS: { default: '1095', help: 'audit events older than this are pruned' },
+  RETENTION_INTERVAL_MS: { default: '3600000', help: 'how often each serving process runs retention' },
+  KEY_REFRESH_INTERVAL_MS: {
+    default: '10000',
+    help: 'how often a process follows a rotated key and re-encrypts a share of old values',
+  },
+  ADMIN_PORT: {
+    default: null,
+    shown: 'unset: /console and /metrics on the main port',
+    help: 'port of a second listener that alone serves /console, its API and /metrics',
+  },
+  ADMIN_HOST: { default: '127.0.0.1', help: 'listen address of the ADMIN_PORT listener' },
+  CONSOLE_SESSION_HOURS: { default: '8', help: 'lifetime of an operator console session' },
   LOG_LEVEL: {
     default: 'info',
     help: 'fatal, error, warn, info, debug, trace or silent; debug adds stack traces to start-up errors',
@@ -237,11 +254,11 @@ export type SettingName = keyof typeof SETTINGS;
 /** The settings table as text, for `serve --help`. */
 export function describeSettings(): string {
   const rows = Object.entries(SETTINGS).map(([name, s]) => {
-    const shown = s.default ?? ('shown' in s ? s.shown : '');
-    return { name, text: `${s.help} (default: ${shown === '' ? 'unset' : shown})` };
+    const shown = s.default === null ? ('shown' in s ? s.shown : 'unset') : `default: ${s.default}`;
+    return { name, text: `${s.help} (${shown})` };
   });
   const width = Math.max(...rows.map((r) => r.name.length));
-  return rows.map((r) => `  ${r.name.padEnd(width)}  ${r.text}`).join('\n');
+  return `${rows.map((r) => `  ${r.name.padEnd(width)}  ${r.text}`).join('\n')}\n`;
 }
 
 /** Whether errors should carry their stack trace (`LOG_LEVEL=debug` or `trace`). */
@@ -396,18 +413,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 
   const lifecycle = {
-    retentionDays: int('RETENTION_DAYS', 90, 0, 36_500),
-    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1095, 1, 36_500),
-    intervalMs: int('RETENTION_INTERVAL_MS', 3_600_000, 100, 86_400_000),
-    keyRefreshMs: int('KEY_REFRESH_INTERVAL_MS', 10_000, 100, 3_600_000),
+    retentionDays: int('RETENTION_DAYS', 0, 36_500),
+    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1, 36_500),
+    intervalMs: int('RETENTION_INTERVAL_MS', 100, 86_400_000),
+    keyRefreshMs: int('KEY_REFRESH_INTERVAL_MS', 100, 3_600_000),
   };
-  const adminPort = env.ADMIN_PORT ? int('ADMIN_PORT', 0, 0, 65535) : null;
+  const adminPort = env.ADMIN_PORT ? int('ADMIN_PORT', 0, 65535) : null;
   if (adminPort !== null && adminPort !== 0 && adminPort === port)
     problems.push('ADMIN_PORT must differ from PORT');
   const consoleConfig = {
-    sessionHours: int('CONSOLE_SESSION_HOURS', 8, 1, 24 * 30),
+    sessionHours: int('CONSOLE_SESSION_HOURS', 1, 24 * 30),
     adminPort,
-    adminHost: env.ADMIN_HOST || '127.0.0.1',
+    adminHost: env.ADMIN_HOST || defaultOf('ADMIN_HOST'),
     secureCookie: publicBaseUrl.startsWith('https:'),
   };
 

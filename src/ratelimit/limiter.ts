@@ -24,6 +24,8 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
   /** Whether a hit would be allowed now, without recording one. */
   peek(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
+  /** Forgets every hit recorded for `key`. */
+  reset(key: string): Promise<void>;
   /** Checks the backing store now (a Redis PING), without counting anything. */
   check(): Promise<LimiterHealth>;
   close(): Promise<void>;

@@ -52,6 +52,10 @@ export class MemoryRateLimiter implements RateLimiter {
     }
   }
 
+  async reset(key: string): Promise<void> {
+    this.hits.delete(key);
+  }
+
   async check(): Promise<LimiterHealth> {
     return { rateLimits: 'memory' };
   }

@@ -152,6 +152,11 @@ export class RedisRateLimiter implements RateLimiter {
     );
   }
 
+  /** Deletes the shared counter; throws while Redis is unreachable (nothing would be reset). */
+  async reset(key: string): Promise<void> {
+    await this.redis.del(this.prefix + key);
+  }
+
   async check(): Promise<LimiterHealth> {
     try {
       await this.redis.ping();

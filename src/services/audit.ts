@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'flow.search',
   // Personal data lifecycle.
   'person.erase',
+  'person.unblock',
   'retention.run',
   'audit.prune',
   'keys.rotate',

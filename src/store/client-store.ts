@@ -48,6 +48,7 @@ export function listTokens(ex: Executor) {
     .innerJoin('clients', 'clients.id', 'tokens.client_id')
     .select([
       'tokens.id',
+      'tokens.prefix',
       'clients.name as client',
       'tokens.created_at',
       'tokens.expires_at',

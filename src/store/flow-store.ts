@@ -113,6 +113,17 @@ export async function supersedePending(
   });
 }
 
+export async function clientHasFlowsFor(ex: Executor, clientId: string, personId: string): Promise<boolean> {
+  const row = await ex
+    .selectFrom('flows')
+    .select('id')
+    .where('client_id', '=', clientId)
+    .where('person_id', '=', personId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function findFlowById(ex: Executor, id: string): Promise<FlowRow | undefined> {
   return (await byId(ex, { id })).rows[0];
 }

@@ -23,6 +23,8 @@ export interface TokensTable {
   id: string;
   client_id: string;
   token_hash: string;
+  /** First four characters of the token (null for tokens older than migration 008). */
+  prefix: string | null;
   created_at: Millis;
   expires_at: Millis | null;
   revoked_at: Millis | null;

@@ -4,7 +4,7 @@ import { ConsoleClient, type ConsoleResponse, operatorSession } from '../support
 import { createTestDatabase, type StoreKind, storeKinds, type TestDatabase } from '../support/databases.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { recordSecret } from '../support/paths.js';
-import { flushRedisPrefix, redisAvailable, TEST_REDIS_URL } from '../support/redis.js';
+import { createTestRedis, redisAvailable, type TestRedis } from '../support/redis.js';
 
 const CLI = { kind: 'cli' as const, id: 'test' };
 const envelope = (r: ConsoleResponse, code: number, msg: string, data: unknown = null) =>
@@ -147,22 +147,23 @@ describe.each(await storeKinds())('console sessions on %s', (kind: StoreKind) =>
   });
 });
 
-const limiters: [string, string | null][] = [
-  ['memory', null],
-  ...((await redisAvailable()) ? [['redis', TEST_REDIS_URL] as [string, string]] : []),
+const limiters: [string, boolean][] = [
+  ['memory', false],
+  ...((await redisAvailable()) ? [['redis', true] as [string, boolean]] : []),
 ];
 
-describe.each(limiters)('login throttling with the %s limiter', (_name, redisUrl) => {
+describe.each(limiters)('login throttling with the %s limiter', (_name, useRedis) => {
   const gws: TestGateway[] = [];
+  let redis: TestRedis | undefined;
   beforeAll(async () => {
-    if (redisUrl) await flushRedisPrefix('etc-esign:rl:console-login');
-    const env: Record<string, string> = redisUrl ? { REDIS_URL: redisUrl } : {};
+    if (useRedis) redis = createTestRedis();
+    const env: Record<string, string> = redis ? redis.env : {};
     // With Redis two gateways share the counters: failures on one count on the other.
-    for (let i = 0; i < (redisUrl ? 2 : 1); i++) gws.push(await startGateway({ env, frozenClock: true }));
+    for (let i = 0; i < (useRedis ? 2 : 1); i++) gws.push(await startGateway({ env, frozenClock: true }));
   });
   afterAll(async () => {
     for (const gw of gws) await gw.close();
-    if (redisUrl) await flushRedisPrefix('etc-esign:rl:console-login');
+    await redis?.drop();
   });
   const on = (i: number) => new ConsoleClient((gws[i % gws.length] as TestGateway).url);
   const advanceAll = (ms: number) => {

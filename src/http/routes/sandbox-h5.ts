@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CONSENT_TEXTS, currentConsentVersion } from '../../domain/consent.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { getSandboxPage, type SandboxPage, submitSandboxPage } from '../../services/flows/sandbox.js';
-import { esc, messagePage, PAGE_HEADERS, page } from '../pages/layout.js';
+import { esc, PAGE_HEADERS, page } from '../pages/layout.js';
+import { linkOverPage, linkUnknownPage } from '../pages/link-pages.js';
 
 const FAIL_REASONS = ['人脸比对未通过', '活体检测未通过', '用户取消认证'];
 
@@ -32,13 +33,6 @@ function facePage(id: string, view: SandboxPage, error?: string): string {
   );
 }
 
-const unavailable = (status: SandboxPage['status']) =>
-  status === 'SUCCESS'
-    ? messagePage('认证已完成', '✅', ['您已完成实名认证，无需重复操作。'])
-    : messagePage('链接已失效', '⌛', [
-        '该认证链接已过期、已被替代或认证已结束，请联系办理机构获取新的链接。',
-      ]);
-
 /**
  * The page view of sandbox flow `id` while it is pending; otherwise sends the 404 page (unknown id)
  * or the 410 page (flow over) and returns null.
@@ -46,14 +40,11 @@ const unavailable = (status: SandboxPage['status']) =>
 async function pendingView(deps: ServiceDeps, id: string, reply: FastifyReply): Promise<SandboxPage | null> {
   const view = await getSandboxPage(deps, id);
   if (!view) {
-    reply
-      .code(404)
-      .headers(PAGE_HEADERS)
-      .send(messagePage('链接不存在', '❓', ['请联系办理机构获取新的链接。']));
+    reply.code(404).headers(PAGE_HEADERS).send(linkUnknownPage());
     return null;
   }
   if (view.status !== 'PENDING') {
-    reply.code(410).headers(PAGE_HEADERS).send(unavailable(view.status));
+    reply.code(410).headers(PAGE_HEADERS).send(linkOverPage(view.status));
     return null;
   }
   return view;

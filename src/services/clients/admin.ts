@@ -121,8 +121,14 @@ export async function rotateWebhookSecret(deps: ConfigDeps, name: string, actor:
 async function validNotifyUrl(deps: Pick<ServiceDeps, 'config'>, url: string): Promise<string> {
   const checked = await checkNotifyUrl(url, deps.config.notify.allowPrivateNetworks);
   if (!checked.ok) {
+    // The two refusals that development setups meet first; the setting that lifts them is named.
+    const lifted = !deps.config.notify.allowPrivateNetworks && /https|public/.test(checked.reason);
     throw new AppError('invalid', {
-      detail: `notify URL ${checked.reason}`,
+      detail: `notify URL ${checked.reason}${
+        lifted
+          ? '\nFor local development, NOTIFY_ALLOW_PRIVATE_NETWORKS=true allows http:// and private addresses.'
+          : ''
+      }`,
       data: { errors: [{ field: 'url', code: 'NOTIFY_URL', message: NOTIFY_URL_MESSAGE }] },
     });
   }

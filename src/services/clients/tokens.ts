@@ -7,6 +7,8 @@ import { type AuditActor, recordAudit, SYSTEM_ACTOR } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 
 export const TOKEN_LENGTH = 32;
+/** Shown by `token list` to tell tokens apart: 62^4 values, too few to help a guesser. */
+const TOKEN_PREFIX_LENGTH = 4;
 
 type Deps = Pick<ServiceDeps, 'store' | 'now' | 'cipher'>;
 
@@ -29,6 +31,7 @@ export async function createToken(
     id: `tok_${randomBase62(12)}`,
     client_id: client.id,
     token_hash: hashToken(token),
+    prefix: token.slice(0, TOKEN_PREFIX_LENGTH),
     created_at: now,
     expires_at: ttlMs === null ? null : now + ttlMs,
     revoked_at: null,
@@ -36,7 +39,7 @@ export async function createToken(
   };
   await clientStore.insertToken(deps.store.db, row);
   await recordAudit(deps, { actor, action: 'token.create', clientId: client.id, target: row.id });
-  return { id: row.id, token, client: client.name, expiresAt: row.expires_at };
+  return { id: row.id, token, prefix: row.prefix, client: client.name, expiresAt: row.expires_at };
 }
 
 export async function listTokens(deps: Deps) {

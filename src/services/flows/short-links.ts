@@ -2,11 +2,11 @@ import * as flowStore from '../../store/flow-store.js';
 import type { ServiceDeps } from '../deps.js';
 import { hit, MINUTE, peek } from '../rate-limits.js';
 import { originalUrlOf, shortCodeDigest } from './links.js';
-import { effectiveStatus } from './queries.js';
+import { effectiveStatus, type PublicStatus } from './queries.js';
 
 export type ShortLinkTarget =
   | { kind: 'redirect'; url: string }
-  | { kind: 'gone' }
+  | { kind: 'gone'; status: Exclude<PublicStatus, 'PENDING'> }
   | { kind: 'unknown' }
   | { kind: 'rate_limited'; retryAfterSec: number };
 
@@ -27,7 +27,9 @@ export async function openShortLink(deps: ServiceDeps, code: string, ip: string)
   }
   const now = deps.now();
   const url = originalUrlOf(deps.cipher, flow);
-  if (effectiveStatus(flow, now) !== 'PENDING' || !url) return { kind: 'gone' };
+  const status = effectiveStatus(flow, now);
+  if (status !== 'PENDING') return { kind: 'gone', status };
+  if (!url) return { kind: 'gone', status: 'EXPIRED' };
   if (flow.opened_at === null) await flowStore.markOpened(deps.store.db, flow.id, now);
   return { kind: 'redirect', url };
 }

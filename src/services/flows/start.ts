@@ -38,6 +38,9 @@ interface NewPerson {
   make: (idIndex: string) => PersonsTable;
 }
 
+/** The rate-limit key of a client's new flows for a person (also reset by `person unblock`). */
+export const newFlowLimitKey = (clientId: string, personId: string) => `person:${clientId}:${personId}`;
+
 /**
  * Starts face authentication, or answers from what is known: verified persons and still-valid
  * identical requests never reach the (billed) provider. Concurrent identical requests, in this
@@ -280,7 +283,7 @@ async function enforceNewFlowLimits(deps: ServiceDeps, clientId: string, personI
       });
     }
   }
-  await enforce(deps, `person:${clientId}:${personId}`, newFlowsPerPerson, DAY, NEW_FLOWS_MESSAGE);
+  await enforce(deps, newFlowLimitKey(clientId, personId), newFlowsPerPerson, DAY, NEW_FLOWS_MESSAGE);
   if (allClients > 0) await hit(deps, globalKey, allClients, DAY);
 }
 

@@ -6,6 +6,7 @@ import * as m004 from './004-data-lifecycle.js';
 import * as m005 from './005-console.js';
 import * as m006 from './006-client-api.js';
 import * as m007 from './007-write-path-indexes.js';
+import * as m008 from './008-token-prefix.js';
 
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
 export const migrationProvider: MigrationProvider = {
@@ -18,6 +19,7 @@ export const migrationProvider: MigrationProvider = {
       '005-console': m005,
       '006-client-api': m006,
       '007-write-path-indexes': m007,
+      '008-token-prefix': m008,
     };
   },
 };
