@@ -12,7 +12,8 @@ const TOKEN = /^[0-9A-Za-z]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Flow ids are UUIDv7: time-ordered keys (see crypto/random.ts). */
 const FLOW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** Every time the CLI prints: ISO 8601 in Beijing time. */
+const BEIJING = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/;
 
 /** Only what the test sets: no DATABASE_URL (SQLite default), PORT, keys or provider from outside. */
 const cleanEnv = (dataDir: string, extra: Record<string, string> = {}): Record<string, string> => ({
@@ -64,9 +65,9 @@ describe('etc-esign CLI: clients and tokens', () => {
       name: 'acme',
       sysIds: ['E02'],
       notifyUrl: null,
-      createdAt: expect.any(Number),
+      createdAt: expect.stringMatching(BEIJING),
     });
-    expect(Math.abs(created.createdAt - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(Date.parse(created.createdAt) - Date.now())).toBeLessThan(60_000);
     clientId = created.id;
     // The key file the embedded default created on first use is private to its owner.
     expect(fs.statSync(path.join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
@@ -89,17 +90,21 @@ describe('etc-esign CLI: clients and tokens', () => {
     expect(lines[0]?.split(/\s+/)).toEqual(['name', 'id', 'sysIds', 'notifyUrl', 'created']);
     const cells = lines[1]?.split(/\s+/) ?? [];
     expect(cells.slice(0, 4)).toEqual(['acme', clientId, 'E02', '-']);
-    expect(cells[4]).toMatch(ISO_UTC);
+    expect(cells[4]).toMatch(BEIJING);
   });
 
-  it('token create prints the token alone: one line of 32 base62 characters', async () => {
+  it('token create prints the token alone on stdout, and its id and prefix on stderr', async () => {
     const r = await cli(['token', 'create', '--client', 'acme'], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^[0-9A-Za-z]{32}\n$/);
     plainToken = r.stdout.trimEnd();
     recordSecret(plainToken);
     expect(plainToken).toMatch(TOKEN);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toMatch(
+      /^id tok_[0-9A-Za-z]{12} {2}prefix [0-9A-Za-z]{4} {2}client acme {2}expires -\n$/,
+    );
+    expect(r.stderr).toContain(`prefix ${plainToken.slice(0, 4)} `);
+    plainTokenId = /^id (\S+)/.exec(r.stderr)?.[1] ?? '';
 
     const ttl = await cli(['token', 'create', '--client', 'acme', '--ttl', '90d'], env);
     expect(ttl.code).toBe(0);
@@ -128,23 +133,32 @@ describe('etc-esign CLI: clients and tokens', () => {
     expect(r.stdout.includes(plainToken), 'token list shows a token').toBe(false);
     expect(r.stdout.includes(ttlToken), 'token list shows a token').toBe(false);
     const [header, ...rows] = r.stdout.trimEnd().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['id', 'client', 'created', 'expires', 'revoked', 'lastUsed']);
+    expect(header?.split(/\s+/)).toEqual([
+      'id',
+      'prefix',
+      'client',
+      'created',
+      'expires',
+      'revoked',
+      'lastUsed',
+    ]);
     expect(rows).toHaveLength(2);
     const parsed = rows.map((l) => l.split(/\s+/));
     for (const cells of parsed) {
       expect(cells[0]).toMatch(/^tok_[0-9A-Za-z]{12}$/);
-      expect(cells[1]).toBe('acme');
-      expect(cells[2]).toMatch(ISO_UTC);
-      expect(cells.slice(4)).toEqual(['-', '-']);
+      expect(cells[2]).toBe('acme');
+      expect(cells[3]).toMatch(BEIJING);
+      expect(cells.slice(5)).toEqual(['-', '-']);
     }
     // The never-expiring token is the first one created; the other expires in 90 days.
-    const plain = parsed.find((c) => c[3] === '-');
-    const ttl = parsed.find((c) => c[3] !== '-');
-    plainTokenId = plain?.[0] ?? '';
+    const plain = parsed.find((c) => c[4] === '-');
+    const ttl = parsed.find((c) => c[4] !== '-');
+    // The prefix tells which row is which token without showing it.
+    expect(plain?.slice(0, 2)).toEqual([plainTokenId, plainToken.slice(0, 4)]);
+    expect(ttl?.[1]).toBe(ttlToken.slice(0, 4));
     ttlTokenId = ttl?.[0] ?? '';
-    expect(plainTokenId).not.toBe('');
     expect(ttlTokenId).not.toBe('');
-    const ninetyDays = Date.parse(ttl?.[3] ?? '') - Date.parse(ttl?.[2] ?? '');
+    const ninetyDays = Date.parse(ttl?.[4] ?? '') - Date.parse(ttl?.[3] ?? '');
     expect(ninetyDays).toBe(90 * 86_400_000);
   });
 
@@ -176,10 +190,10 @@ describe('etc-esign CLI: clients and tokens', () => {
     const rows = list.stdout.trimEnd().split('\n').slice(1);
     const revokedRow = rows.find((l) => l.startsWith(plainTokenId))?.split(/\s+/);
     const usedRow = rows.find((l) => l.startsWith(ttlTokenId))?.split(/\s+/);
-    expect(revokedRow?.[4]).toMatch(ISO_UTC);
-    expect(revokedRow?.[5]).toBe('-');
-    expect(usedRow?.[4]).toBe('-');
-    expect(usedRow?.[5]).toMatch(ISO_UTC);
+    expect(revokedRow?.[5]).toMatch(BEIJING);
+    expect(revokedRow?.[6]).toBe('-');
+    expect(usedRow?.[5]).toBe('-');
+    expect(usedRow?.[6]).toMatch(BEIJING);
   });
 });
 
