@@ -68,8 +68,17 @@ export type CallbackCheck =
       accountId: string | null;
     };
 
+/** Whether the provider answered the last real call (no call is ever made just to find out). */
+export interface ProviderReachability {
+  reachable: boolean;
+  /** Epoch ms of that call. */
+  at: number;
+}
+
 export interface FaceProvider {
   readonly name: 'sandbox' | 'esign';
+  /** The outcome of the last call to a remote provider; null before any, or for a local one. */
+  lastSeen(): ProviderReachability | null;
   /** Starts one (billed) face flow. Throws `AppError` with an upstream_* kind on failure. */
   startFace(input: StartFaceInput): Promise<StartFaceResult>;
   /** Asks the provider where a flow stands (for reconciliation). */

@@ -27,6 +27,10 @@ export class SandboxProvider implements FaceProvider, SandboxControl {
 
   constructor(private readonly opts: SandboxOptions) {}
 
+  lastSeen(): null {
+    return null;
+  }
+
   async startFace(_input: StartFaceInput): Promise<StartFaceResult> {
     const providerFlowId = `sbx_${randomBase62(24)}`;
     return {

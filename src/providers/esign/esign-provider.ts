@@ -12,6 +12,7 @@ import type {
   IdKind,
   ProviderFlowResult,
   ProviderPerson,
+  ProviderReachability,
   RawCallback,
   StartFaceInput,
   StartFaceResult,
@@ -81,6 +82,10 @@ export class EsignProvider implements FaceProvider {
   ) {
     this.log = deps.logger.child({ component: 'esign-provider' });
     this.client = createEsignClient(cfg, deps.logger);
+  }
+
+  lastSeen(): ProviderReachability | null {
+    return this.client.lastSeen();
   }
 
   async startFace(input: StartFaceInput): Promise<StartFaceResult> {

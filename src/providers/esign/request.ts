@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { EsignConfig } from '../../config.js';
 import { AppError } from '../../errors.js';
+import type { ProviderReachability } from '../provider.js';
 import { contentMd5, SIGNED_ACCEPT, SIGNED_CONTENT_TYPE, signRequest, stringToSign } from './signing.js';
 
 /** The envelope; `httpStatus` is kept so callers can tell a 5xx answer from a business refusal. */
@@ -20,6 +21,8 @@ export interface EsignResponse<T> {
 
 export interface EsignClient {
   request<T>(method: 'GET' | 'POST', path: string, body?: object): Promise<EsignResponse<T>>;
+  /** Whether e签宝 answered the last request at all (any HTTP answer counts as reachable). */
+  lastSeen(): ProviderReachability | null;
   close(): Promise<void>;
 }
 
@@ -154,6 +157,8 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
     bodyTimeout: requestTimeoutMs,
   });
 
+  let last: ProviderReachability | null = null;
+
   async function request<T>(method: 'GET' | 'POST', path: string, body?: object): Promise<EsignResponse<T>> {
     const operation = `${method} ${pathOnly(path)}`;
     const started = performance.now();
@@ -195,6 +200,8 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
       const status = httpStatus;
       text = await readLimited(res.body, () => shapelessAnswer(operation, status, 'an oversized body'));
     } catch (err) {
+      // An AppError here is our verdict on a body that did arrive; anything else never reached us.
+      last = { reachable: err instanceof AppError, at: Date.now() };
       const appError = err instanceof AppError ? err : classifyTransportError(err, operation);
       log.warn(
         { ...logFields, kind: appError.kind, error: errorCode(err), durationMs: elapsed() },
@@ -203,6 +210,7 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
       throw appError;
     }
 
+    last = { reachable: true, at: Date.now() };
     const answer = parseEnvelope<T>(text, httpStatus);
     const is2xx = httpStatus >= 200 && httpStatus < 300;
     if (!answer || (!is2xx && answer.code === 0)) {
@@ -221,6 +229,7 @@ export function createEsignClient(cfg: EsignConfig, logger: Logger): EsignClient
 
   return {
     request,
+    lastSeen: () => last,
     close: () => pool.close(),
   };
 }
