@@ -3,6 +3,7 @@ import type {
   CallbackCheck,
   FaceProvider,
   ProviderFlowResult,
+  ProviderReachability,
   RawCallback,
   StartFaceInput,
   StartFaceResult,
@@ -51,6 +52,11 @@ export class CircuitBreakerProvider implements FaceProvider {
   }
 
   /** Checked locally, no upstream call: never refused by the circuit. */
+  /** What the last real call found; calls the open circuit refused never reached e签宝. */
+  lastSeen(): ProviderReachability | null {
+    return this.inner.lastSeen();
+  }
+
   verifyCallback(callback: RawCallback, now: number): CallbackCheck | null {
     return this.inner.verifyCallback(callback, now);
   }
