@@ -86,7 +86,9 @@ export function buildCli(): Command {
   program.on('command:*', (operands: string[]) => {
     err(`error: unknown command '${operands[0]}'`);
     const near = suggest(program, operands[0] ?? '');
-    if (near.length > 0) err(`Did you mean ${near.map((c) => `etc-esign ${c}`).join(', or ')}?`);
+    const named = near.map((c) => `etc-esign ${c}`);
+    if (named.length > 0)
+      err(`Did you mean ${[named.slice(0, -1).join(', '), named.at(-1)].filter(Boolean).join(' or ')}?`);
     err('(etc-esign --help lists every command)');
     process.exit(1);
   });

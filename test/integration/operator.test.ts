@@ -30,7 +30,7 @@ describe('the command line', () => {
       stdout: '',
       stderr: [
         "error: unknown command 'lsit'",
-        'Did you mean etc-esign client list, or etc-esign token list, or etc-esign delivery list?',
+        'Did you mean etc-esign client list, etc-esign token list, etc-esign delivery list or etc-esign audit list?',
         '(etc-esign --help lists every command)',
         '',
       ].join('\n'),
@@ -149,25 +149,43 @@ describe.runIf(redisReady)('person unblock', () => {
     expect((await api(gw, 'POST', FACE, p)).status).toBe(200);
     expect((await api(gw, 'POST', FACE, { ...p, mobile: '13700000011' })).status).toBe(429);
 
-    const r = await cli(['person', 'unblock', '--client', 'acme'], cliEnv, `${p.idNumber}\n`);
+    const r = await cli(
+      ['person', 'unblock', '--client', 'acme', '--id-number-stdin'],
+      cliEnv,
+      `${p.idNumber}\n`,
+    );
     expect(r.stdout).toBe(
       `reset the new-flow limit of ${p.idNumber.slice(0, 4)}**********${p.idNumber.slice(14)} for client acme\n`,
     );
     expect(r.code).toBe(0);
     expect((await api(gw, 'POST', FACE, { ...p, mobile: '13700000012' })).status).toBe(200);
+    // Audited, with ids only.
+    const audit = await cli(['audit', 'list', '--limit', '50'], cliEnv);
+    expect(audit.code).toBe(0);
+    const rows = audit.stdout.split('\n').filter((l) => l.includes('person.unblock'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.includes(p.idNumber)).toBe(false);
   });
 
   it('refuses a client that never asked for the person, and a malformed ID number, without echoing it', async () => {
     const p = person(42_002);
     await gw.newClient('other');
     expect((await api(gw, 'POST', FACE, p)).status).toBe(200);
-    const other = await cli(['person', 'unblock', '--client', 'other'], cliEnv, `${p.idNumber}\n`);
+    const other = await cli(
+      ['person', 'unblock', '--client', 'other', '--id-number-stdin'],
+      cliEnv,
+      `${p.idNumber}\n`,
+    );
     expect(other).toEqual({
       code: 1,
       stdout: '',
       stderr: 'error: client "other" never asked for this person\n',
     });
-    const bad = await cli(['person', 'unblock', '--client', 'acme'], cliEnv, '110105198001010000\n');
+    const bad = await cli(
+      ['person', 'unblock', '--client', 'acme', '--id-number-stdin'],
+      cliEnv,
+      '110105198001010000\n',
+    );
     expect(bad).toEqual({
       code: 1,
       stdout: '',
@@ -177,7 +195,11 @@ describe.runIf(redisReady)('person unblock', () => {
 
   it('without REDIS_URL explains that each process counts in memory', async () => {
     const { REDIS_URL: _url, REDIS_KEY_PREFIX: _prefix, ...noRedis } = cliEnv;
-    const r = await cli(['person', 'unblock', '--client', 'acme'], noRedis, `${person(42_001).idNumber}\n`);
+    const r = await cli(
+      ['person', 'unblock', '--client', 'acme', '--id-number-stdin'],
+      noRedis,
+      `${person(42_001).idNumber}\n`,
+    );
     expect(r).toEqual({
       code: 1,
       stdout: '',

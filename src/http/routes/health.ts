@@ -11,7 +11,12 @@ export const healthRoutes =
     );
     app.get(
       '/readyz',
-      { schema: { summary: '就绪检查：逐项报告数据库、Redis、限流计数方式和 e签宝 最近一次调用的结果', tags: ['ops'] } },
+      {
+        schema: {
+          summary: '就绪检查：逐项报告数据库、Redis、限流计数方式和 e签宝 最近一次调用的结果',
+          tags: ['ops'],
+        },
+      },
       async (request, reply) => {
         const ready = await checkReady(deps);
         if (!ready.ok) {
