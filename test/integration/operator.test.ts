@@ -118,7 +118,7 @@ describe('serve start-up', () => {
         `0.0.0.0:${gw.port} (every interface)`,
       );
       expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
-        '/metrics and /docs answer on every address this listener serves; let the reverse proxy pass only /esign/, /s/ and /h5/',
+        '/metrics, /console and /docs answer on every address this listener serves; set ADMIN_PORT to move /metrics and /console to a listener of their own, and let the reverse proxy pass only /esign/, /s/ and /h5/',
         'NOTIFY_ALLOW_PRIVATE_NETWORKS=true: notify URLs may use http:// and private or loopback addresses; for development only',
       ]);
     } finally {
