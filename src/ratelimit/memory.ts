@@ -53,7 +53,7 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async reset(key: string): Promise<void> {
-    this.hits.delete(key);
+    this.rings.delete(key);
   }
 
   async check(): Promise<LimiterHealth> {
