@@ -44,6 +44,8 @@ export async function startServer(
     if (token) printBootstrap(out, config, token);
   }
   const stopJobs = startJobs(runtime);
+  // Before the listening line, which is what supervisors and the tests wait for.
+  warnAboutExposure(config, logger);
   const port = new URL(address).port;
   logger.info(
     {
@@ -55,7 +57,6 @@ export async function startServer(
     },
     'etc-esign listening',
   );
-  warnAboutExposure(config, logger);
   let stopping: Promise<void> | null = null;
   return {
     runtime,
