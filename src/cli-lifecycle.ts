@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from './config.js';
+import { newKeyMaterial } from './crypto/key-file-rotation.js';
 import type { Runtime } from './runtime.js';
 import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
 import { unblockPerson } from './services/flows/unblock.js';
@@ -13,6 +14,11 @@ import {
   rotateKey,
 } from './services/lifecycle/key-rotation.js';
 import { runRetention } from './services/lifecycle/retention.js';
+
+/** A first key set for a new deployment's environment; no database holds an id yet. */
+function freshKeyLines(): string[] {
+  return [`ENCRYPTION_KEYS=k1:${newKeyMaterial()}`, `BLIND_INDEX_KEY=${newKeyMaterial()}`];
+}
 
 /** What the command files share with `cli.ts`. */
 export interface CliKit {
@@ -173,8 +179,18 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
     );
   keys
     .command('generate')
-    .description('print a new key line "id:base64" for ENCRYPTION_KEYS (nothing is stored)')
-    .action(() => withRuntime(async (rt) => out((await generateKey(rt)).line)));
+    .option(
+      '--next',
+      'print only the next key line "kN:base64" to append to ENCRYPTION_KEYS (reads the database for used ids)',
+    )
+    .description(
+      'print fresh ENCRYPTION_KEYS and BLIND_INDEX_KEY lines for .env (needs no database; nothing is stored)',
+    )
+    .action((opts: { next?: boolean }) =>
+      opts.next
+        ? withRuntime(async (rt) => out((await generateKey(rt)).line))
+        : Promise.resolve(freshKeyLines().forEach(out)),
+    );
   keys
     .command('rotate')
     .description(

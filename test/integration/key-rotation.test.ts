@@ -175,6 +175,10 @@ describe.each(await storeKinds())('encryption key rotation on %s', (kind) => {
     expect(await cli('keys', 'retire', 'k1')).toMatchObject({ code: 0, stdout: 'retired k1\n' });
     expect(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).encryptionKeys)).toEqual(['k2']);
     expect((await cli('audit', 'verify')).code).toBe(0);
-    expect((await cli('keys', 'generate')).stdout).toMatch(/^k3:[A-Za-z0-9+/]{43}=\n$/);
+    expect((await cli('keys', 'generate', '--next')).stdout).toMatch(/^k3:[A-Za-z0-9+/]{43}=\n$/);
+    const fresh = (await cli('keys', 'generate')).stdout.split('\n');
+    expect(fresh).toHaveLength(3);
+    expect(fresh[0]).toMatch(/^ENCRYPTION_KEYS=k1:[A-Za-z0-9+/]{43}=$/);
+    expect(fresh[1]).toMatch(/^BLIND_INDEX_KEY=[A-Za-z0-9+/]{43}=$/);
   });
 });
