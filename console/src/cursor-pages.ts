@@ -54,3 +54,5 @@ export function useCursorPages<T>(fetchPage: (cursor: string | undefined) => Pro
     },
   };
 }
+
+export type CursorPages = ReturnType<typeof useCursorPages<unknown>>;
