@@ -1,21 +1,14 @@
-import { AppError, invalid } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import * as clients from '../../store/client-store.js';
 import * as deliveries from '../../store/delivery-store.js';
 import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { redeliver } from '../notifications/deliveries.js';
+import { encodeCursor, positionOf } from '../page-cursor.js';
 import { deliveryView } from './flow-inspection.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'dispatcherWakeup'>;
 type Actor = AuditActor;
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Number.isSafeInteger(createdAt) && typeof id === 'string') return { createdAt, id };
-  } catch {}
-  throw invalid([{ field: 'cursor', code: 'CURSOR', message: '分页游标无效' }]);
-}
 
 /** Failing and dead deliveries across clients, newest first. */
 export async function listFailingDeliveries(
@@ -26,17 +19,14 @@ export async function listFailingDeliveries(
   const rows = await deliveries.listFailedDeliveries(deps.store.db, {
     ...(q.status ? { status: q.status } : {}),
     ...(q.clientId ? { clientId: q.clientId } : {}),
-    ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
+    ...(q.cursor ? { before: positionOf(q.cursor) } : {}),
     limit: limit + 1,
   });
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
     items: page.map(deliveryView),
-    nextCursor:
-      rows.length > limit && last
-        ? Buffer.from(JSON.stringify([last.created_at, last.id])).toString('base64url')
-        : null,
+    nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
   };
 }
 

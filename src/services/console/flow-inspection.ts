@@ -13,6 +13,7 @@ import type { DeliveryRow, FlowRow, FlowStatus, PersonRow } from '../../store/sc
 import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { effectiveStatus } from '../flows/queries.js';
+import { encodeCursor, positionOf } from '../page-cursor.js';
 import { formatBeijing } from '../time.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now'>;
@@ -63,15 +64,6 @@ export interface FlowQuery {
   limit?: string;
 }
 
-const encodeCursor = (f: FlowRow) => Buffer.from(JSON.stringify([f.created_at, f.id])).toString('base64url');
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Number.isSafeInteger(createdAt) && typeof id === 'string') return { createdAt, id };
-  } catch {}
-  throw invalid([{ field: 'cursor', code: 'CURSOR', message: '分页游标无效' }]);
-}
-
 /**
  * Flows newest first, by flow id, ID number or mobile (exact, through their blind indexes: the
  * values are never stored or logged in clear), client, status and creation time. Searches for a
@@ -105,7 +97,7 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
   if (q.status !== undefined) filter.status = q.status;
   if (q.from !== undefined) filter.from = Date.parse(q.from);
   if (q.until !== undefined) filter.until = Date.parse(q.until);
-  if (q.cursor !== undefined) filter.before = decodeCursor(q.cursor);
+  if (q.cursor !== undefined) filter.before = positionOf(q.cursor);
 
   const rows = await search.searchFlows(deps.store.db, filter);
   const page = rows.slice(0, limit);

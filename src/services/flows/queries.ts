@@ -6,6 +6,7 @@ import * as personStore from '../../store/person-store.js';
 import type { FlowRow, FlowStatus } from '../../store/schema.js';
 import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
+import { decodeCursor, encodeCursor } from '../page-cursor.js';
 import { formatBeijing } from '../time.js';
 
 export type PublicStatus = Exclude<FlowStatus, 'CREATING'>;
@@ -135,23 +136,6 @@ export interface FlowListParams {
   until?: string;
   cursor?: string;
   limit?: string;
-}
-
-/** A position in the newest-first order; opaque to clients. */
-function encodeCursor(flow: Pick<FlowRow, 'created_at' | 'id'>): string {
-  return Buffer.from(JSON.stringify([flow.created_at, flow.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== 2) return null;
-    const [createdAt, id] = value as unknown[];
-    if (!Number.isSafeInteger(createdAt) || typeof id !== 'string' || id.length > 64) return null;
-    return { createdAt: createdAt as number, id };
-  } catch {
-    return null;
-  }
 }
 
 /**
