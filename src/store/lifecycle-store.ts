@@ -229,14 +229,3 @@ export async function swapState(
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
-
-/** Named values whose name starts with `prefix`. */
-export function listStates(ex: Executor, prefix: string): Promise<{ name: string; value: string }[]> {
-  return ex
-    .selectFrom('lifecycle_state')
-    .select(['name', 'value'])
-    .where('name', '>=', prefix)
-    .where('name', '<', `${prefix}\uffff`)
-    .orderBy('name')
-    .execute();
-}
