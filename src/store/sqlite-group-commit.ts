@@ -96,6 +96,8 @@ class GroupCommitDriver implements Driver {
   private batchOpen = false;
   private waiters: Waiter[] = [];
   private commitScheduled = false;
+  /** What made SQLite roll the last batch back by itself: the error its savepoints answer with. */
+  private lostBy: unknown = null;
 
   private wal: Promise<FileHandle> | null = null;
   /** Syncs not yet finished; closing waits for them. */
@@ -122,6 +124,7 @@ class GroupCommitDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const conn = connection as Connection;
+    this.assertBatchAlive();
     this.exec(`release ${SAVEPOINT}`);
     conn.inSavepoint = false;
     const committed = this.nextCommit();
@@ -136,9 +139,17 @@ class GroupCommitDriver implements Driver {
     // After a failed group COMMIT Kysely rolls back too: there is nothing of ours left to undo.
     if (!conn.inSavepoint) return;
     conn.inSavepoint = false;
+    // SQLite may have rolled the batch back by itself (disk full, I/O error): then there is no
+    // savepoint to go back to, and failing here would hide the error that did it.
     if (this.sqlite.inTransaction) {
-      this.exec(`rollback to ${SAVEPOINT}`);
-      this.exec(`release ${SAVEPOINT}`);
+      try {
+        this.exec(`rollback to ${SAVEPOINT}`);
+        this.exec(`release ${SAVEPOINT}`);
+      } catch (err) {
+        // This request's writes must not reach the COMMIT: the whole batch goes instead. Kysely
+        // rethrows the request's own error.
+        this.abandonBatch(err);
+      }
     }
     // The outer transaction may now hold nothing of this request; it still has to end.
     this.scheduleCommit();
@@ -171,6 +182,7 @@ class GroupCommitDriver implements Driver {
       await this.openBatch();
       conn.wroteInBatch = true;
     }
+    if (conn.inSavepoint) this.assertBatchAlive();
     const params = query.parameters as unknown[];
     try {
       if (stmt.reader) return { rows: stmt.all(params) as R[] };
@@ -189,12 +201,15 @@ class GroupCommitDriver implements Driver {
    * holder may be in this very thread (two stores on one file) and needs it to commit.
    */
   private async openBatch(): Promise<void> {
-    if (this.batchOpen) return;
+    if (this.batchOpen && this.sqlite.inTransaction) return;
+    // A batch SQLite ended by itself unnoticed is over: its waiters hear so, and a new one begins.
+    if (this.batchOpen) this.noticeLostBatch(this.lostBy ?? new Error('SQLite ended the batch by itself'));
     const deadline = performance.now() + LOCK_WAIT_MS;
     for (let delay = 1; ; delay = Math.min(2 * delay, 50)) {
       try {
         this.exec('begin immediate');
         this.batchOpen = true;
+        this.lostBy = null;
         return;
       } catch (err) {
         if ((err as { code?: string }).code !== 'SQLITE_BUSY' || performance.now() > deadline) throw err;
@@ -210,8 +225,29 @@ class GroupCommitDriver implements Driver {
   private noticeLostBatch(err: unknown): void {
     if (this.batchOpen && !this.sqlite.inTransaction) {
       this.batchOpen = false;
+      this.lostBy = err;
       this.settle(err);
     }
+  }
+
+  /**
+   * Inside a transaction whose batch SQLite rolled back, a statement would run on its own, in
+   * autocommit, and a RELEASE would fail with "no such savepoint": both answer the original error.
+   */
+  private assertBatchAlive(): void {
+    if (!this.sqlite.inTransaction) throw this.lostBy ?? new Error('SQLite ended the batch by itself');
+  }
+
+  /** Ends the batch without committing it; every batch-mate hears `err`. Runs with the mutex held. */
+  private abandonBatch(err: unknown): void {
+    this.batchOpen = false;
+    this.lostBy = err;
+    try {
+      if (this.sqlite.inTransaction) this.exec('rollback');
+    } catch {
+      // SQLite could not roll back either (the disk is gone); `err` is the one to report.
+    }
+    this.settle(err);
   }
 
   private nextCommit(): Promise<void> {
@@ -236,6 +272,10 @@ class GroupCommitDriver implements Driver {
 
   /** Runs with the mutex held. */
   private commitBatch(): void {
+    if (this.batchOpen && !this.sqlite.inTransaction) {
+      this.noticeLostBatch(this.lostBy ?? new Error('SQLite ended the batch by itself'));
+      return;
+    }
     if (!this.batchOpen) {
       this.settle(null);
       return;
@@ -244,8 +284,7 @@ class GroupCommitDriver implements Driver {
     try {
       this.exec('commit');
     } catch (err) {
-      if (this.sqlite.inTransaction) this.exec('rollback');
-      this.settle(err);
+      this.abandonBatch(err);
       return;
     }
     this.settleDurable();
@@ -288,7 +327,12 @@ class GroupCommitDriver implements Driver {
   }
 
   private exec(sql: string): void {
-    this.prepare(sql).run();
+    try {
+      this.prepare(sql).run();
+    } catch (err) {
+      this.noticeLostBatch(err);
+      throw err;
+    }
   }
 
   /**

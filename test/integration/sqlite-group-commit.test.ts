@@ -2,6 +2,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeFault } from '../../src/services/store-faults.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { tempDir } from '../support/paths.js';
 
@@ -13,6 +14,9 @@ describe('SQLite group commit', () => {
     const file = path.join(tempDir('gc'), 'gc.sqlite');
     store = openStore({ kind: 'sqlite', file });
     await sql`create table t (id integer primary key, v text not null unique)`.execute(store.db);
+    // No index: a failed insert here cannot be undone statement by statement, so on SQLITE_FULL
+    // SQLite rolls the whole transaction (the batch) back by itself.
+    await sql`create table blobs (id integer primary key, v blob not null)`.execute(store.db);
     // A second connection sees only what is committed.
     other = new SqliteDatabase(file, { readonly: true });
   });
@@ -81,5 +85,63 @@ describe('SQLite group commit', () => {
     ]);
     expect(writes.map((w) => w.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(committed('c')).toEqual(['c1', 'c2']);
+  });
+
+  it('a full database answers unavailable, even after SQLite rolled the batch back itself, and the next batch commits', async () => {
+    const pages = await sql<{ page_count: number }>`pragma page_count`.execute(store.db);
+    // The deterministic disk full: no page beyond the ones the file has now.
+    await sql.raw(`pragma max_page_count = ${pages.rows[0]?.page_count}`).execute(store.db);
+    const bigBlob = () =>
+      store.db
+        .insertInto('blobs' as never)
+        .values({ v: Buffer.alloc(64 * 1024) } as never)
+        .execute();
+    const results = await Promise.allSettled([
+      store.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('t' as never)
+          .values({ v: 'd1' } as never)
+          .execute();
+      }),
+      store.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('blobs' as never)
+          .values({ v: Buffer.alloc(64 * 1024) } as never)
+          .execute();
+      }),
+      // Code that catches the failure and writes on must not write outside the lost transaction.
+      store.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('blobs' as never)
+          .values({ v: Buffer.alloc(64 * 1024) } as never)
+          .execute()
+          .catch(() => undefined);
+        await trx
+          .insertInto('t' as never)
+          .values({ v: 'd3' } as never)
+          .execute();
+      }),
+      bigBlob(),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    for (const r of results) {
+      const reason = (r as PromiseRejectedResult).reason as { code?: string };
+      expect(reason.code).toBe('SQLITE_FULL');
+      expect(storeFault(reason)?.kind).toBe('unavailable');
+    }
+    expect(committed('d')).toEqual([]);
+
+    await sql`pragma max_page_count = 1073741823`.execute(store.db);
+    const after = await Promise.allSettled([
+      store.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('t' as never)
+          .values({ v: 'd4' } as never)
+          .execute();
+      }),
+      bigBlob(),
+    ]);
+    expect(after.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(committed('d')).toEqual(['d4']);
   });
 });
