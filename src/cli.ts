@@ -325,7 +325,7 @@ export function buildCli(): Command {
         appSecret: opts.appSecret ?? defaults.appSecret,
         latencyMs: Number(opts.latencyMs),
         // The base URL alone goes to stdout for scripts; the call log goes to stderr.
-        logger: createLogger(process.env.LOG_LEVEL || 'info', process.stderr),
+        logger: createLogger(defaults.logLevel, process.stderr),
       });
     });
   fakeEsign

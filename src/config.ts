@@ -481,8 +481,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function loadFakeEsignDefaults(env: NodeJS.ProcessEnv = process.env): {
   appId: string;
   appSecret: string;
+  logLevel: string;
 } {
-  return { appId: env.ESIGN_APP_ID || 'fake-app-id', appSecret: env.ESIGN_APP_SECRET || 'fake-app-secret' };
+  return {
+    appId: env.ESIGN_APP_ID || 'fake-app-id',
+    appSecret: env.ESIGN_APP_SECRET || 'fake-app-secret',
+    logLevel: env.LOG_LEVEL || 'info',
+  };
 }
 
 /** `90s`, `5m`, `2h`, `1d`, `250ms` → milliseconds; null when malformed. */

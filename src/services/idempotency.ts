@@ -8,7 +8,7 @@
  */
 import { AppError, invalid } from '../errors.js';
 import { isUniqueViolation } from '../store/db.js';
-import * as keys from '../store/idempotency-store.js';
+import * as idempotencyStore from '../store/idempotency-store.js';
 import type { ServiceDeps } from './deps.js';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -51,10 +51,10 @@ export async function runIdempotent<T>(
   const db = deps.store.db;
   // Keyed digest: the request holds personal data, which a plain hash would not protect.
   const requestHash = deps.cipher.blindIndex('idempotency-request', JSON.stringify(request));
-  let claimed: keys.IdempotencyRow | null = null;
+  let claimed: idempotencyStore.IdempotencyRow | null = null;
   for (let attempt = 0; attempt < 3 && claimed === null; attempt++) {
     const now = deps.now();
-    const row: keys.IdempotencyRow = {
+    const row: idempotencyStore.IdempotencyRow = {
       client_id: clientId,
       key,
       request_hash: requestHash,
@@ -65,18 +65,18 @@ export async function runIdempotent<T>(
       expires_at: now + KEY_TTL_MS,
     };
     try {
-      await keys.insertIdempotencyKey(db, row);
+      await idempotencyStore.insertIdempotencyKey(db, row);
       claimed = row;
       break;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
-    const existing = await keys.findIdempotencyKey(db, clientId, key);
+    const existing = await idempotencyStore.findIdempotencyKey(db, clientId, key);
     if (!existing) continue;
     const expired = existing.expires_at <= now;
     const abandoned = existing.status === 'RUNNING' && existing.created_at <= now - ABANDONED_AFTER_MS;
     if (expired || abandoned) {
-      await keys.deleteIdempotencyKey(db, existing);
+      await idempotencyStore.deleteIdempotencyKey(db, existing);
       continue;
     }
     if (existing.request_hash !== requestHash) {
@@ -103,14 +103,14 @@ export async function runIdempotent<T>(
   } catch (err) {
     // Best effort: the caller must see the request's own error, and a claim that could not be
     // released is taken over once abandoned (ABANDONED_AFTER_MS).
-    await keys.deleteIdempotencyKey(db, claimed).catch(() => false);
+    await idempotencyStore.deleteIdempotencyKey(db, claimed).catch(() => false);
     throw err;
   }
-  await keys.completeIdempotencyKey(db, claimed, { status: 200, body: JSON.stringify(result) });
+  await idempotencyStore.completeIdempotencyKey(db, claimed, { status: 200, body: JSON.stringify(result) });
   return { result, replayed: false };
 }
 
 /** Housekeeping for the expiry sweep: keys past their 24 hours are only ever replaced, never read. */
 export function forgetExpiredIdempotencyKeys(deps: Pick<ServiceDeps, 'store' | 'now'>): Promise<number> {
-  return keys.deleteExpiredIdempotencyKeys(deps.store.db, deps.now());
+  return idempotencyStore.deleteExpiredIdempotencyKeys(deps.store.db, deps.now());
 }

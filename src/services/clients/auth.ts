@@ -1,8 +1,9 @@
+import { secretDigest } from '../../crypto/secret-digest.js';
 import { AppError } from '../../errors.js';
 import * as clientStore from '../../store/client-store.js';
 import type { ServiceDeps } from '../deps.js';
 import { enforce, SECOND } from '../rate-limits.js';
-import { hashToken, TOKEN_LENGTH } from './tokens.js';
+import { TOKEN_LENGTH } from './tokens.js';
 
 export const SYS_ID = 'E02';
 /** last_used_at is bookkeeping, not an audit log: one write a minute per token is plenty. */
@@ -27,7 +28,7 @@ export async function authenticate(
 ): Promise<AuthenticatedClient> {
   const unauthorized = () => new AppError('unauthorized');
   if (!token || token.length !== TOKEN_LENGTH) throw unauthorized();
-  const tokenHash = hashToken(token);
+  const tokenHash = secretDigest(token);
   const row = await deps.tokenCache.get(tokenHash, () =>
     clientStore.findTokenWithClient(deps.store.db, tokenHash),
   );

@@ -1,6 +1,6 @@
-import { hash } from 'node:crypto';
 import { parseDuration } from '../../config.js';
 import { randomBase62 } from '../../crypto/random.js';
+import { secretDigest } from '../../crypto/secret-digest.js';
 import { AppError } from '../../errors.js';
 import * as clientStore from '../../store/client-store.js';
 import { type AuditActor, recordAudit, SYSTEM_ACTOR } from '../audit.js';
@@ -11,10 +11,6 @@ export const TOKEN_LENGTH = 32;
 const TOKEN_PREFIX_LENGTH = 4;
 
 type Deps = Pick<ServiceDeps, 'store' | 'now' | 'cipher'>;
-
-export function hashToken(token: string): string {
-  return hash('sha256', token, 'hex');
-}
 
 /** Creates a token for a client; the raw token is returned once and only its digest is kept. */
 export async function createToken(
@@ -30,7 +26,7 @@ export async function createToken(
   const row = {
     id: `tok_${randomBase62(12)}`,
     client_id: client.id,
-    token_hash: hashToken(token),
+    token_hash: secretDigest(token),
     prefix: token.slice(0, TOKEN_PREFIX_LENGTH),
     created_at: now,
     expires_at: ttlMs === null ? null : now + ttlMs,

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import * as clients from '../../store/client-store.js';
+import * as clientStore from '../../store/client-store.js';
 import type { ClientRow } from '../../store/schema.js';
 import type { AuditActor } from '../audit.js';
 import { createClient, rotateWebhookSecret, updateClientNotifyUrl } from '../clients/admin.js';
@@ -13,13 +13,13 @@ const time = (ms: number | null) => (ms === null ? null : formatBeijing(ms));
 const DAY_MS = 86_400_000;
 
 async function clientById(deps: Pick<ServiceDeps, 'store'>, clientId: string): Promise<ClientRow> {
-  const client = await clients.findClientById(deps.store.db, clientId);
+  const client = await clientStore.findClientById(deps.store.db, clientId);
   if (!client) throw new AppError('not_found', { userMessage: '客户端不存在' });
   return client;
 }
 
 async function clientView(deps: Pick<ServiceDeps, 'store' | 'now'>, c: ClientRow) {
-  const usage = (await clients.tokenUsageByClient(deps.store.db, deps.now())).get(c.id);
+  const usage = (await clientStore.tokenUsageByClient(deps.store.db, deps.now())).get(c.id);
   return view(c, usage);
 }
 
@@ -39,8 +39,8 @@ function view(c: ClientRow, usage: { active: number; lastUsedAt: number | null }
 
 export async function listClientsForConsole(deps: Pick<ServiceDeps, 'store' | 'now'>) {
   const [rows, usage] = await Promise.all([
-    clients.listClients(deps.store.db),
-    clients.tokenUsageByClient(deps.store.db, deps.now()),
+    clientStore.listClients(deps.store.db),
+    clientStore.tokenUsageByClient(deps.store.db, deps.now()),
   ]);
   return { items: rows.map((c) => view(c, usage.get(c.id))) };
 }
@@ -98,7 +98,7 @@ export async function rotateSecretFromConsole(deps: Deps, actor: Actor, clientId
 type TokenListRow = Awaited<ReturnType<typeof listTokens>>[number];
 
 async function tokenViews(deps: Pick<ServiceDeps, 'store' | 'now' | 'cipher'>) {
-  const [rows, all] = await Promise.all([listTokens(deps), clients.listClients(deps.store.db)]);
+  const [rows, all] = await Promise.all([listTokens(deps), clientStore.listClients(deps.store.db)]);
   const ids = new Map(all.map((c) => [c.name, c.id]));
   return rows.map((t: TokenListRow) => ({
     tokenId: t.id,

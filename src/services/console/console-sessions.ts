@@ -1,7 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { dummyHash, hashPassword, verifyPassword } from '../../crypto/password.js';
+import { secretDigest } from '../../crypto/secret-digest.js';
 import { AppError } from '../../errors.js';
-import * as operators from '../../store/operator-store.js';
+import * as operatorStore from '../../store/operator-store.js';
 import type { OperatorRole } from '../../store/schema.js';
 import { recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
@@ -29,7 +30,6 @@ export interface NewSession extends OperatorSession {
   maxAgeSeconds: number;
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest('hex');
 const unauthorized = () => new AppError('unauthorized', { userMessage: '未登录或登录已过期' });
 const badLogin = () => new AppError('unauthorized', { userMessage: '用户名或密码错误' });
 
@@ -69,7 +69,7 @@ export async function login(
 ): Promise<NewSession> {
   const keys = throttleKeys(input.username, input.ip);
   await refuseWhileThrottled(deps, keys);
-  const op = await operators.findOperatorByUsername(deps.store.db, input.username);
+  const op = await operatorStore.findOperatorByUsername(deps.store.db, input.username);
   const ok = await verifyPassword(input.password, op?.password_hash ?? (await dummyHash()));
   if (!op || !ok || op.disabled_at !== null) {
     for (const key of keys) await hit(deps, key, LOGIN_FAILURES, LOGIN_WINDOW_MS);
@@ -79,17 +79,17 @@ export async function login(
   const cookieValue = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(32).toString('base64url');
   const maxAgeSeconds = deps.config.console.sessionHours * 3600;
-  const sessionId = digest(cookieValue);
+  const sessionId = secretDigest(cookieValue);
   await deps.store.db.transaction().execute(async (trx) => {
-    await operators.deleteExpiredSessions(trx, now);
-    await operators.insertSession(trx, {
+    await operatorStore.deleteExpiredSessions(trx, now);
+    await operatorStore.insertSession(trx, {
       id: sessionId,
       operator_id: op.id,
       csrf_token: csrfToken,
       created_at: now,
       expires_at: now + maxAgeSeconds * 1000,
     });
-    await operators.touchOperatorLogin(trx, op.id, now);
+    await operatorStore.touchOperatorLogin(trx, op.id, now);
     await recordAudit(
       deps,
       { actor: { kind: 'operator', id: op.username }, action: 'operator.login', requestId: input.requestId },
@@ -114,7 +114,7 @@ export async function authenticateSession(
   cookieValue: string | undefined,
 ): Promise<OperatorSession> {
   if (!cookieValue || cookieValue.length > 100) throw unauthorized();
-  const row = await operators.findLiveSession(deps.store.db, digest(cookieValue), deps.now());
+  const row = await operatorStore.findLiveSession(deps.store.db, secretDigest(cookieValue), deps.now());
   if (!row) throw unauthorized();
   return {
     sessionId: row.session_id,
@@ -135,7 +135,7 @@ export function csrfMatches(session: OperatorSession, header: string | undefined
 }
 
 export async function logout(deps: Pick<ServiceDeps, 'store'>, session: OperatorSession): Promise<void> {
-  await operators.deleteSession(deps.store.db, session.sessionId);
+  await operatorStore.deleteSession(deps.store.db, session.sessionId);
 }
 
 /**
@@ -147,7 +147,7 @@ export async function changePassword(
   session: OperatorSession,
   input: { currentPassword: string; newPassword: string },
 ): Promise<OperatorSession> {
-  const op = await operators.findOperatorByUsername(deps.store.db, session.username);
+  const op = await operatorStore.findOperatorByUsername(deps.store.db, session.username);
   if (!op || !(await verifyPassword(input.currentPassword, op.password_hash))) {
     throw new AppError('invalid', {
       data: { errors: [{ field: 'currentPassword', code: 'PASSWORD_WRONG', message: '当前密码不正确' }] },
@@ -163,8 +163,8 @@ export async function changePassword(
   }
   const hash = await hashPassword(input.newPassword);
   await deps.store.db.transaction().execute(async (trx) => {
-    await operators.setOperatorPassword(trx, op.id, hash, false);
-    await operators.deleteOperatorSessions(trx, op.id, session.sessionId);
+    await operatorStore.setOperatorPassword(trx, op.id, hash, false);
+    await operatorStore.deleteOperatorSessions(trx, op.id, session.sessionId);
   });
   return { ...session, mustChangePassword: false };
 }

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
-import * as clients from '../../store/client-store.js';
-import * as deliveries from '../../store/delivery-store.js';
+import * as clientStore from '../../store/client-store.js';
+import * as deliveryStore from '../../store/delivery-store.js';
 import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
 import { redeliver } from '../notifications/deliveries.js';
@@ -16,7 +16,7 @@ export async function listFailingDeliveries(
   q: { status?: 'failing' | 'dead'; clientId?: string; cursor?: string; limit?: string },
 ) {
   const limit = q.limit === undefined ? 50 : Number(q.limit);
-  const rows = await deliveries.listFailedDeliveries(deps.store.db, {
+  const rows = await deliveryStore.listFailedDeliveries(deps.store.db, {
     ...(q.status ? { status: q.status } : {}),
     ...(q.clientId ? { clientId: q.clientId } : {}),
     ...(q.cursor ? { before: positionOf(q.cursor) } : {}),
@@ -41,7 +41,7 @@ const conflictMessage = (err: unknown): never => {
 
 /** Sends one delivery again from the start of the schedule, with the same webhook-id. */
 export async function redeliverFromConsole(deps: Deps, actor: Actor, deliveryId: string, requestId: string) {
-  const found = await deliveries.findDelivery(deps.store.db, deliveryId);
+  const found = await deliveryStore.findDelivery(deps.store.db, deliveryId);
   if (!found) throw new AppError('not_found', { userMessage: '投递记录不存在' });
   await redeliver(deps, deliveryId).catch(conflictMessage);
   await recordAudit(deps, {
@@ -52,7 +52,7 @@ export async function redeliverFromConsole(deps: Deps, actor: Actor, deliveryId:
     target: deliveryId,
     requestId,
   });
-  const row = await deliveries.findDeliveryWithClient(deps.store.db, deliveryId);
+  const row = await deliveryStore.findDeliveryWithClient(deps.store.db, deliveryId);
   if (!row) throw new AppError('internal', { detail: 'redelivered delivery vanished' });
   return deliveryView(row);
 }
@@ -64,12 +64,12 @@ export async function redeliverClientFromConsole(
   clientId: string,
   requestId: string,
 ) {
-  const client = await clients.findClientById(deps.store.db, clientId);
+  const client = await clientStore.findClientById(deps.store.db, clientId);
   if (!client) throw new AppError('not_found', { userMessage: '客户端不存在' });
   if (!client.notify_url || client.notify_disabled_at !== null) {
     throw new AppError('conflict', { userMessage: '该客户端没有可用的通知地址，请先设置通知地址' });
   }
-  const requeued = await deliveries.requeueClientDeliveries(deps.store.db, clientId, deps.now());
+  const requeued = await deliveryStore.requeueClientDeliveries(deps.store.db, clientId, deps.now());
   await recordAudit(deps, {
     actor,
     action: 'delivery.redeliver',

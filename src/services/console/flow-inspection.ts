@@ -6,9 +6,9 @@ import {
   normalizeMobile,
 } from '../../domain/identity/index.js';
 import { AppError, invalid } from '../../errors.js';
-import * as deliveries from '../../store/delivery-store.js';
-import * as search from '../../store/flow-search-store.js';
-import * as persons from '../../store/person-store.js';
+import * as deliveryStore from '../../store/delivery-store.js';
+import * as flowSearchStore from '../../store/flow-search-store.js';
+import * as personStore from '../../store/person-store.js';
 import type { DeliveryRow, FlowRow, FlowStatus, PersonRow } from '../../store/schema.js';
 import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
@@ -38,7 +38,7 @@ function maskedPerson(deps: Deps, flow: FlowRow, person: PersonRow | undefined) 
   };
 }
 
-function summary(deps: Deps, flow: search.FlowWithClient, person: PersonRow | undefined) {
+function summary(deps: Deps, flow: flowSearchStore.FlowWithClient, person: PersonRow | undefined) {
   return {
     flowId: flow.id,
     clientId: flow.client_id,
@@ -71,7 +71,7 @@ export interface FlowQuery {
  */
 export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, requestId: string) {
   const limit = q.limit === undefined ? 50 : Number(q.limit);
-  const filter: search.FlowSearch = { limit: limit + 1 };
+  const filter: flowSearchStore.FlowSearch = { limit: limit + 1 };
   const empty = { items: [], nextCursor: null };
   if (q.flowId !== undefined) {
     if (!FLOW_ID.test(q.flowId)) return empty;
@@ -79,7 +79,7 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
   }
   if (q.idNumber !== undefined) {
     const index = deps.cipher.blindIndex('id', normalizeIdNumber(q.idNumber));
-    const person = await search.findPersonByIdIndex(deps.store.db, index);
+    const person = await flowSearchStore.findPersonByIdIndex(deps.store.db, index);
     if (!person) {
       await recordAudit(deps, {
         actor,
@@ -99,13 +99,12 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
   if (q.until !== undefined) filter.until = Date.parse(q.until);
   if (q.cursor !== undefined) filter.before = positionOf(q.cursor);
 
-  const rows = await search.searchFlows(deps.store.db, filter);
+  const rows = await flowSearchStore.searchFlows(deps.store.db, filter);
   const page = rows.slice(0, limit);
   const people = new Map(
-    (await search.findPersonsByIds(deps.store.db, [...new Set(page.map((f) => f.person_id))])).map((p) => [
-      p.id,
-      p,
-    ]),
+    (await flowSearchStore.findPersonsByIds(deps.store.db, [...new Set(page.map((f) => f.person_id))])).map(
+      (p) => [p.id, p],
+    ),
   );
   if (q.idNumber !== undefined || q.mobile !== undefined) {
     await recordAudit(deps, {
@@ -123,9 +122,9 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
   };
 }
 
-async function findFlow(deps: Deps, flowId: string): Promise<search.FlowWithClient> {
+async function findFlow(deps: Deps, flowId: string): Promise<flowSearchStore.FlowWithClient> {
   if (!FLOW_ID.test(flowId)) throw new AppError('not_found', { userMessage: '认证流程不存在' });
-  const [flow] = await search.searchFlows(deps.store.db, { flowId, limit: 1 });
+  const [flow] = await flowSearchStore.searchFlows(deps.store.db, { flowId, limit: 1 });
   if (!flow) throw new AppError('not_found', { userMessage: '认证流程不存在' });
   return flow;
 }
@@ -151,9 +150,9 @@ export function deliveryView(d: DeliveryRow & { client_name: string }) {
 /** One flow's whole story, masked: creation, first open, result, every notification attempt. */
 export async function getFlowDetail(deps: Deps, actor: Actor, flowId: string, requestId: string) {
   const flow = await findFlow(deps, flowId);
-  const person = await persons.findPersonById(deps.store.db, flow.person_id);
-  const delivery = await deliveries.findDeliveryByFlow(deps.store.db, flow.id);
-  const attempts = delivery ? await deliveries.listAttempts(deps.store.db, delivery.id) : [];
+  const person = await personStore.findPersonById(deps.store.db, flow.person_id);
+  const delivery = await deliveryStore.findDeliveryByFlow(deps.store.db, flow.id);
+  const attempts = delivery ? await deliveryStore.listAttempts(deps.store.db, delivery.id) : [];
   const status = effectiveStatus(flow, deps.now());
 
   type Event = { at: number; kind: string } & Record<string, unknown>;
@@ -223,7 +222,7 @@ export async function revealFlow(
     ]);
   }
   const flow = await findFlow(deps, flowId);
-  const person = await persons.findPersonById(deps.store.db, flow.person_id);
+  const person = await personStore.findPersonById(deps.store.db, flow.person_id);
   await recordAudit(deps, {
     actor,
     action: 'flow.reveal',

@@ -3,7 +3,7 @@ import { hashPassword } from '../../crypto/password.js';
 import { randomBase62 } from '../../crypto/random.js';
 import { AppError } from '../../errors.js';
 import { isUniqueViolation } from '../../store/db.js';
-import * as operators from '../../store/operator-store.js';
+import * as operatorStore from '../../store/operator-store.js';
 import type { OperatorRole } from '../../store/schema.js';
 import { type AuditActor, recordAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
@@ -49,7 +49,7 @@ export async function createOperator(
   const hash = await hashPassword(password);
   try {
     await deps.store.db.transaction().execute(async (trx) => {
-      await operators.insertOperator(trx, {
+      await operatorStore.insertOperator(trx, {
         id: randomUUID(),
         username: input.username,
         role,
@@ -74,7 +74,7 @@ export async function createOperator(
 }
 
 export async function listOperators(deps: Pick<ServiceDeps, 'store'>) {
-  const rows = await operators.listOperators(deps.store.db);
+  const rows = await operatorStore.listOperators(deps.store.db);
   return rows.map((r) => ({
     username: r.username,
     role: r.role,
@@ -86,7 +86,7 @@ export async function listOperators(deps: Pick<ServiceDeps, 'store'>) {
 }
 
 async function findOperator(deps: Pick<ServiceDeps, 'store'>, username: string) {
-  const op = await operators.findOperatorByUsername(deps.store.db, username);
+  const op = await operatorStore.findOperatorByUsername(deps.store.db, username);
   if (!op) throw new AppError('not_found', { detail: `no operator named "${username}"` });
   return op;
 }
@@ -95,8 +95,8 @@ async function findOperator(deps: Pick<ServiceDeps, 'store'>, username: string) 
 export async function disableOperator(deps: Deps, actor: Actor, username: string): Promise<void> {
   const op = await findOperator(deps, username);
   await deps.store.db.transaction().execute(async (trx) => {
-    await operators.disableOperator(trx, op.id, deps.now());
-    await operators.deleteOperatorSessions(trx, op.id);
+    await operatorStore.disableOperator(trx, op.id, deps.now());
+    await operatorStore.deleteOperatorSessions(trx, op.id);
     await recordAudit(deps, { actor, action: 'operator.disable', target: username }, trx);
   });
 }
@@ -107,8 +107,8 @@ export async function resetOperatorPassword(deps: Deps, actor: Actor, username: 
   const password = randomBase62(ONE_TIME_LENGTH);
   const hash = await hashPassword(password);
   await deps.store.db.transaction().execute(async (trx) => {
-    await operators.setOperatorPassword(trx, op.id, hash, true);
-    await operators.deleteOperatorSessions(trx, op.id);
+    await operatorStore.setOperatorPassword(trx, op.id, hash, true);
+    await operatorStore.deleteOperatorSessions(trx, op.id);
     await recordAudit(deps, { actor, action: 'operator.reset-password', target: username }, trx);
   });
   return password;

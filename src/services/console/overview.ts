@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
-import * as clients from '../../store/client-store.js';
-import * as deliveries from '../../store/delivery-store.js';
+import * as clientStore from '../../store/client-store.js';
+import * as deliveryStore from '../../store/delivery-store.js';
 import {
   bucketKey,
   HOUR,
@@ -98,8 +98,8 @@ export async function getOverview(deps: Pick<ServiceDeps, 'store' | 'now'>, q: O
   const [series, byClient, clientRows, pending] = await Promise.all([
     sumStatsSeries(db, from, until, Object.values(OUTCOME_KEYS), bucketMs, offset),
     sumStatsByClient(db, from, until),
-    clients.listClients(db),
-    deliveries.pendingSummary(db),
+    clientStore.listClients(db),
+    deliveryStore.pendingSummary(db),
   ]);
 
   const start = Math.floor((from + offset) / bucketMs) * bucketMs - offset;

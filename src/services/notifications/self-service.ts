@@ -1,7 +1,7 @@
 import { randomBase62 } from '../../crypto/random.js';
 import { AppError } from '../../errors.js';
-import * as clients from '../../store/client-store.js';
-import * as deliveries from '../../store/delivery-store.js';
+import * as clientStore from '../../store/client-store.js';
+import * as deliveryStore from '../../store/delivery-store.js';
 import type { ClientRow } from '../../store/schema.js';
 import { setNotifyUrl } from '../clients/admin.js';
 import type { ServiceDeps } from '../deps.js';
@@ -28,7 +28,7 @@ export interface NotifyEndpointView {
 type Deps = Pick<ServiceDeps, 'store' | 'now' | 'cipher' | 'config'>;
 
 async function clientById(deps: Pick<ServiceDeps, 'store'>, clientId: string): Promise<ClientRow> {
-  const client = await clients.findClientById(deps.store.db, clientId);
+  const client = await clientStore.findClientById(deps.store.db, clientId);
   // Authentication found this client a moment ago; losing it means it was deleted meanwhile.
   if (!client) throw new AppError('not_found');
   return client;
@@ -40,7 +40,7 @@ export async function getNotifyEndpoint(
   clientId: string,
 ): Promise<NotifyEndpointView> {
   const client = await clientById(deps, clientId);
-  const [last] = await deliveries.listDeliveries(deps.store.db, { clientId, limit: 1 });
+  const [last] = await deliveryStore.listDeliveries(deps.store.db, { clientId, limit: 1 });
   return {
     url: client.notify_url,
     enabled: client.notify_url !== null && client.notify_disabled_at === null,
@@ -87,7 +87,7 @@ export async function sendTestPing(
   }
   const now = deps.now();
   const id = `msg_${randomBase62(24)}`;
-  await deliveries.insertDelivery(deps.store.db, {
+  await deliveryStore.insertDelivery(deps.store.db, {
     id,
     client_id: client.id,
     flow_id: null,
