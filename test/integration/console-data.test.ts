@@ -216,6 +216,13 @@ describe.each(await storeKinds())('console data on %s', (kind: StoreKind) => {
     const value: string = token.body.data.value;
     recordSecret(value);
     expect(value).toMatch(/^[0-9A-Za-z]{32}$/);
+    // The prefix tells a leaked token's row apart; it is the token's start, never more of it.
+    expect(token.body.data.token.prefix === value.slice(0, 4)).toBe(true);
+    const listed = await admin.call('GET', `/tokens?clientId=${clientId}`);
+    const row = listed.body.data.items.find(
+      (t: { tokenId: string }) => t.tokenId === token.body.data.token.tokenId,
+    );
+    expect(row.prefix === value.slice(0, 4)).toBe(true);
     const client = { url: gw.url, token: value };
     expect((await api(client, 'GET', `${FACE}/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
     const revoked = await admin.call('POST', `/tokens/${token.body.data.token.tokenId}/revoke`);

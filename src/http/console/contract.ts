@@ -291,6 +291,8 @@ export const RotatedSecret = Type.Object({
 
 export const Token = Type.Object({
   tokenId: Type.String(),
+  /** The token's first 4 characters, to match a leaked token to its row; null for tokens made before it was kept. */
+  prefix: Type.Union([Type.String(), Type.Null()]),
   clientId: Type.String(),
   clientName: Type.String(),
   createdAt: Time,

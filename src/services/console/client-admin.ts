@@ -102,6 +102,7 @@ async function tokenViews(deps: Pick<ServiceDeps, 'store' | 'now' | 'cipher'>) {
   const ids = new Map(all.map((c) => [c.name, c.id]));
   return rows.map((t: TokenListRow) => ({
     tokenId: t.id,
+    prefix: t.prefix,
     clientId: ids.get(t.client) ?? '',
     clientName: t.client,
     createdAt: formatBeijing(t.created_at),
