@@ -10,6 +10,7 @@ import { capConnectionsPerIp } from './connection-limits.js';
 import { consoleApi } from './console/console-api.js';
 import { consolePages } from './console/console-pages.js';
 import { sendError, toAppError } from './envelope.js';
+import { faultLog } from './fault-log.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { esignCallbackRoute } from './routes/esign-callback.js';
@@ -172,11 +173,11 @@ export async function buildApp(deps: ServiceDeps, surface: Surface = 'all') {
     done();
   });
 
+  const logFault = faultLog();
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.kind === 'internal') request.log.error({ err }, 'unexpected error');
-    else if (appErr.kind === 'unavailable')
-      request.log.error({ kind: appErr.kind, detail: appErr.message }, 'database unavailable');
+    else if (appErr.kind === 'unavailable') logFault(request.log, appErr.message);
     else if (appErr.kind.startsWith('upstream_'))
       request.log.warn({ kind: appErr.kind, detail: appErr.message }, 'upstream failure');
     else if (deps.logger.isLevelEnabled('info'))
