@@ -1,5 +1,32 @@
 import type { Executor } from './db.js';
+import { columns, precompile } from './precompiled.js';
 import type { AuditChainRow, AuditEventRow, AuditEventsTable } from './schema.js';
+
+// Every audited read appends a row: the three statements of an append are compiled once.
+const bumpHead = precompile((ex, _p: Record<string, never>) =>
+  ex
+    .updateTable('audit_chain')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+    .where('id', '=', 1)
+    .returningAll(),
+);
+const setHead = precompile((ex, p: Omit<AuditChainRow, 'id'> & Record<string, unknown>) =>
+  ex
+    .updateTable('audit_chain')
+    .set({
+      base_seq: p.base_seq,
+      base_digest: p.base_digest,
+      last_seq: p.last_seq,
+      last_digest: p.last_digest,
+      key_id: p.key_id,
+      mac: p.mac,
+    })
+    .where('id', '=', 1),
+);
+const insertEvent = precompile(
+  (ex, p: AuditEventsTable & Record<string, unknown>) => ex.insertInto('audit_events').values(p),
+  columns,
+);
 
 /**
  * Takes the next sequence number. The UPDATE comes first on purpose: it locks the head row on
@@ -7,12 +34,7 @@ import type { AuditChainRow, AuditEventRow, AuditEventsTable } from './schema.js
  * stale, and appends from every process are ordered one after another until the commit.
  */
 export async function claimNextSeq(ex: Executor): Promise<AuditChainRow> {
-  const head = await ex
-    .updateTable('audit_chain')
-    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-    .where('id', '=', 1)
-    .returningAll()
-    .executeTakeFirst();
+  const head = (await bumpHead(ex, {})).rows[0];
   if (!head) throw new Error('audit_chain head row is missing');
   return head;
 }
@@ -36,11 +58,11 @@ export async function readHead(ex: Executor): Promise<AuditChainRow> {
 }
 
 export async function writeHead(ex: Executor, head: Omit<AuditChainRow, 'id'>): Promise<void> {
-  await ex.updateTable('audit_chain').set(head).where('id', '=', 1).execute();
+  await setHead(ex, { ...head });
 }
 
 export async function insertAuditEvent(ex: Executor, row: AuditEventsTable): Promise<void> {
-  await ex.insertInto('audit_events').values(row).execute();
+  await insertEvent(ex, { ...row });
 }
 
 /** Rows in chain order after `afterSeq`, for verification and re-signing. */
