@@ -25,6 +25,16 @@ export interface Idempotent<T> {
   replayed: boolean;
 }
 
+/**
+ * How a result is kept with its key and rebuilt for a replay. What is kept should be the least
+ * that rebuilds the answer (ids, not links or personal data); `personId` lets an erasure request
+ * delete the keys that concern the person.
+ */
+export interface IdempotencyCodec<T> {
+  save(result: T): { body: string; personId: string | null };
+  load(body: string, personId: string | null): Promise<T>;
+}
+
 /** Checks the header's value; `undefined` (no header) means the request is not idempotent. */
 export function checkIdempotencyKey(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -46,6 +56,7 @@ export async function runIdempotent<T>(
   clientId: string,
   key: string,
   request: unknown,
+  codec: IdempotencyCodec<T>,
   run: () => Promise<T>,
 ): Promise<Idempotent<T>> {
   const db = deps.store.db;
@@ -61,6 +72,7 @@ export async function runIdempotent<T>(
       status: 'RUNNING',
       response_status: null,
       response_body: null,
+      person_id: null,
       created_at: now,
       expires_at: now + KEY_TTL_MS,
     };
@@ -91,7 +103,7 @@ export async function runIdempotent<T>(
     if (existing.status === 'RUNNING') {
       throw new AppError('conflict', { userMessage: '相同 Idempotency-Key 的请求正在处理中，请稍后重试' });
     }
-    return { result: JSON.parse(existing.response_body ?? 'null') as T, replayed: true };
+    return { result: await codec.load(existing.response_body ?? 'null', existing.person_id), replayed: true };
   }
   if (claimed === null) {
     throw new AppError('conflict', { userMessage: '相同 Idempotency-Key 的请求正在处理中，请稍后重试' });
@@ -106,7 +118,7 @@ export async function runIdempotent<T>(
     await idempotencyStore.deleteIdempotencyKey(db, claimed).catch(() => false);
     throw err;
   }
-  await idempotencyStore.completeIdempotencyKey(db, claimed, { status: 200, body: JSON.stringify(result) });
+  await idempotencyStore.completeIdempotencyKey(db, claimed, { status: 200, ...codec.save(result) });
   return { result, replayed: false };
 }
 

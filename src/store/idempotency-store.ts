@@ -20,11 +20,16 @@ export function findIdempotencyKey(ex: Executor, clientId: string, key: string) 
 export async function completeIdempotencyKey(
   ex: Executor,
   row: Pick<IdempotencyRow, 'client_id' | 'key' | 'created_at'>,
-  response: { status: number; body: string },
+  response: { status: number; body: string; personId: string | null },
 ): Promise<void> {
   await ex
     .updateTable('idempotency_keys')
-    .set({ status: 'DONE', response_status: response.status, response_body: response.body })
+    .set({
+      status: 'DONE',
+      response_status: response.status,
+      response_body: response.body,
+      person_id: response.personId,
+    })
     .where('client_id', '=', row.client_id)
     .where('key', '=', row.key)
     .where('created_at', '=', row.created_at)
@@ -48,6 +53,20 @@ export async function deleteIdempotencyKey(
     .where('status', '=', row.status)
     .executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
+}
+
+/** An erasure request: the client's keys whose answers concern the person go with the flows. */
+export async function deleteIdempotencyKeysForPerson(
+  ex: Executor,
+  clientId: string,
+  personId: string,
+): Promise<number> {
+  const res = await ex
+    .deleteFrom('idempotency_keys')
+    .where('client_id', '=', clientId)
+    .where('person_id', '=', personId)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
 }
 
 /** Housekeeping: keys past their 24 hours. */

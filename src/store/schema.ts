@@ -177,7 +177,10 @@ export interface IdempotencyKeysTable {
   request_hash: string;
   status: IdempotencyStatus;
   response_status: number | null;
+  /** What rebuilds the answer (ids only, no links), see `IdempotencyCodec`. */
   response_body: string | null;
+  /** Whom the answer concerns, so an erasure request deletes the key (migration 010). */
+  person_id: string | null;
   created_at: Millis;
   expires_at: Millis;
 }

@@ -13,6 +13,14 @@ const MISMATCH = {
 };
 const IN_FLIGHT = '相同 Idempotency-Key 的请求正在处理中，请稍后重试';
 
+/** The consent text version the sandbox page shows (posted back with the person's answer). */
+async function consentVersion(originalUrl: string): Promise<string> {
+  const html = await (await fetch(originalUrl)).text();
+  const version = /name="consentVersion" value="([0-9a-f]{64})"/.exec(html)?.[1];
+  if (!version) throw new Error('the sandbox page shows no consent version');
+  return version;
+}
+
 describe.each(await storeKinds())('Idempotency-Key on %s', (kind) => {
   let db: TestDatabase;
   let gw: TestGateway;
@@ -73,6 +81,65 @@ describe.each(await storeKinds())('Idempotency-Key on %s', (kind) => {
     expect(again.body.data).toEqual(first.body.data);
     expect(again.body.requestId).not.toBe(first.body.requestId);
     expect(gw.startCalls() - calls).toBe(1);
+  });
+
+  it('keeps no link with the key, only the ids that rebuild the answer, and whom it concerns', async () => {
+    const key = newKey();
+    const first = await post(next(), key);
+    const flowId = first.body.data.flowId as string;
+    const row = await gw.runtime.store.db
+      .selectFrom('idempotency_keys')
+      .select(['response_body', 'person_id'])
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
+    const flow = await gw.runtime.store.db
+      .selectFrom('flows')
+      .select('person_id')
+      .where('id', '=', flowId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({
+      response_body: JSON.stringify({ outcome: 'created', flowId, esignAccountId: null }),
+      person_id: flow.person_id,
+    });
+  });
+
+  it('replays a verified answer as it was', async () => {
+    const p = next();
+    const started = await post(p, newKey());
+    const done = await fetch(started.body.data.originalUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `consent=yes&result=success&consentVersion=${await consentVersion(started.body.data.originalUrl)}`,
+      redirect: 'manual',
+    });
+    expect(done.status).toBe(303);
+    const key = newKey();
+    const first = await post(p, key);
+    expect(first.body.data).toMatchObject({ message: 'verified', authUrl: '', originalUrl: '', expire: '' });
+    const again = await post(p, key);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.data).toEqual(first.body.data);
+  });
+
+  it("an erasure request deletes the keys of that client for the person, not another client's", async () => {
+    const p = next();
+    const key = newKey();
+    const first = await post(p, key);
+    const otherClient = { url: gw.url, token: await gw.newClient(`idem-erase-${kind}`) };
+    const theirs = await post(p, key, otherClient);
+
+    const erased = await api(gw, 'POST', '/esign/api/persons/erase', { idNumber: p.idNumber });
+    expect(erased.body.data).toEqual({ erasedFlows: 1 });
+
+    // Our key is gone: the same key and body do the work again (a new flow).
+    const again = await post(p, key);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect(again.body.data.flowId).not.toBe(first.body.data.flowId);
+    // The other client's key still answers its own first answer.
+    const theirsAgain = await post(p, key, otherClient);
+    expect(theirsAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(theirsAgain.body.data).toEqual(theirs.body.data);
   });
 
   it('refuses the same key with another body, and keeps keys apart per client', async () => {

@@ -6,7 +6,7 @@ import * as lifecycleStore from '../../store/lifecycle-store.js';
 import * as personStore from '../../store/person-store.js';
 import type { FlowRow, PersonRow, PersonsTable } from '../../store/schema.js';
 import type { ServiceDeps } from '../deps.js';
-import { type Idempotent, runIdempotent } from '../idempotency.js';
+import { type IdempotencyCodec, type Idempotent, runIdempotent } from '../idempotency.js';
 import { DAY, enforce, hit, peek } from '../rate-limits.js';
 import { formatBeijing, sleep } from '../time.js';
 import { originalUrlOf, sealShortCode, shortCodeOf } from './links.js';
@@ -16,7 +16,7 @@ import { STALE_RESERVATION_MS } from './reconcile.js';
 export const REUSE_MIN_REMAINING_MS = 5 * 60_000;
 const SHORT_CODE_LENGTH = 12;
 
-export type FaceStartResult =
+export type FaceStartResult = (
   | { outcome: 'verified'; esignAccountId: string }
   | {
       outcome: 'reused' | 'created';
@@ -25,7 +25,11 @@ export type FaceStartResult =
       originalUrl: string;
       expire: string;
       esignAccountId: string | null;
-    };
+    }
+) & {
+  /** Whom it concerns: never answered to the client, kept with an idempotency key for erasure. */
+  personId: string;
+};
 
 type Decision =
   | { kind: 'reuse'; flow: FlowRow }
@@ -82,7 +86,7 @@ export async function startFaceAuth(
   for (let attempt = 0; ; attempt++) {
     if ('id' in person) {
       if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
-        return verified(deps, clientId, person.account_id);
+        return verified(deps, clientId, person.id, person.account_id);
       }
       // The common repeat (same link again) needs one read and no transaction.
       const reusable = findReusable(
@@ -227,7 +231,7 @@ async function callProvider(
       await personStore.markPersonVerified(trx, person.id, { accountId, nameIndex, at: now });
       await flowStore.deleteReservation(trx, reservation.id);
     });
-    return verified(deps, reservation.client_id, accountId);
+    return verified(deps, reservation.client_id, person.id, accountId);
   }
 
   const flow: FlowRow = {
@@ -287,22 +291,59 @@ async function enforceNewFlowLimits(deps: ServiceDeps, clientId: string, personI
   if (allClients > 0) await hit(deps, globalKey, allClients, DAY);
 }
 
-function verified(deps: ServiceDeps, clientId: string, accountId: string): FaceStartResult {
+function verified(deps: ServiceDeps, clientId: string, personId: string, accountId: string): FaceStartResult {
   deps.eventStats.count(clientId, 'req.verified');
-  return { outcome: 'verified', esignAccountId: accountId };
+  return { outcome: 'verified', esignAccountId: accountId, personId };
 }
 
 function present(deps: ServiceDeps, outcome: 'reused' | 'created', flow: FlowRow): FaceStartResult {
   if (outcome === 'reused') deps.eventStats.count(flow.client_id, 'req.reused');
+  return linksOf(deps, outcome, flow, flow.account_id);
+}
+
+function linksOf(
+  deps: ServiceDeps,
+  outcome: 'reused' | 'created',
+  flow: FlowRow,
+  esignAccountId: string | null,
+): FaceStartResult {
+  // An erased flow has ended and its links with it (they answer 410).
+  const erased = flow.erased_at !== null;
   return {
     outcome,
     flowId: flow.id,
-    authUrl: `${deps.config.publicBaseUrl}/s/${shortCodeOf(deps.cipher, flow)}`,
-    originalUrl: originalUrlOf(deps.cipher, flow) ?? '',
+    authUrl: erased ? '' : `${deps.config.publicBaseUrl}/s/${shortCodeOf(deps.cipher, flow)}`,
+    originalUrl: erased ? '' : (originalUrlOf(deps.cipher, flow) ?? ''),
     expire: flow.expire_at === null ? '' : formatBeijing(flow.expire_at),
-    esignAccountId: flow.account_id,
+    esignAccountId,
+    personId: flow.person_id,
   };
 }
+
+/**
+ * What an idempotency key keeps of an answer: no link (both are capabilities, stored only sealed
+ * with the flow), only what rebuilds the same answer from the flow row.
+ */
+type Kept =
+  | { outcome: 'verified'; esignAccountId: string }
+  | { outcome: 'reused' | 'created'; flowId: string; esignAccountId: string | null };
+
+const faceStartCodec = (deps: ServiceDeps): IdempotencyCodec<FaceStartResult> => ({
+  save(r) {
+    const kept: Kept =
+      r.outcome === 'verified'
+        ? { outcome: r.outcome, esignAccountId: r.esignAccountId }
+        : { outcome: r.outcome, flowId: r.flowId, esignAccountId: r.esignAccountId };
+    return { body: JSON.stringify(kept), personId: r.personId };
+  },
+  async load(body, personId) {
+    const kept = JSON.parse(body) as Kept;
+    if (kept.outcome === 'verified') return { ...kept, personId: personId ?? '' };
+    const flow = await flowStore.findFlowById(deps.store.db, kept.flowId);
+    if (!flow) throw new Error('an idempotency key names a flow that does not exist');
+    return linksOf(deps, kept.outcome, flow, kept.esignAccountId);
+  },
+});
 
 /**
  * `startFaceAuth` under an optional `Idempotency-Key`: a retry with the same key and the same
@@ -316,5 +357,7 @@ export async function startFaceAuthOnce(
 ): Promise<Idempotent<FaceStartResult>> {
   if (idempotencyKey === undefined)
     return { result: await startFaceAuth(deps, clientId, p), replayed: false };
-  return runIdempotent(deps, clientId, idempotencyKey, p, () => startFaceAuth(deps, clientId, p));
+  return runIdempotent(deps, clientId, idempotencyKey, p, faceStartCodec(deps), () =>
+    startFaceAuth(deps, clientId, p),
+  );
 }

@@ -2,6 +2,7 @@ import { todayInShanghai, validateEraseRequest } from '../../domain/identity/ind
 import { AppError, invalid } from '../../errors.js';
 import * as clientStore from '../../store/client-store.js';
 import { flushErased } from '../../store/db.js';
+import * as idempotencyStore from '../../store/idempotency-store.js';
 import * as lifecycleStore from '../../store/lifecycle-store.js';
 import * as personStore from '../../store/person-store.js';
 import { type AuditActor, recordAudit } from '../audit.js';
@@ -31,7 +32,11 @@ export async function erasePerson(
   const now = deps.now();
   const erasedFlows = await deps.store.db.transaction().execute(async (trx) => {
     const n = person ? await lifecycleStore.eraseClientPersonFlows(trx, clientId, person.id, now) : 0;
-    if (person) await lifecycleStore.erasePersonIfUnused(trx, person.id, now);
+    if (person) {
+      await lifecycleStore.erasePersonIfUnused(trx, person.id, now);
+      // A replay under one of the client's keys would name the erased flows (or the verification).
+      await idempotencyStore.deleteIdempotencyKeysForPerson(trx, clientId, person.id);
+    }
     await recordAudit(
       deps,
       {
