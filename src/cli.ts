@@ -391,6 +391,14 @@ export async function main(argv: string[]): Promise<void> {
   process.umask(0o077);
   // No command at all runs the gateway, as `npm start` does; anything else must name a command.
   const args = argv.length <= 2 ? [...argv, 'serve'] : argv;
+  // `etc-esign audit list | head`: once the reader has gone, what is left to print has no reader;
+  // stop quietly, as other command-line tools do, instead of dying with a stack trace.
+  if (args[2] !== 'serve') {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(0);
+    });
+  }
   try {
     await buildCli().parseAsync(args);
   } catch (e) {

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/migrations/index.js';
 import { runCli as cli } from '../support/cli-run.js';
 import { FACE } from '../support/gateway.js';
-import { recordSecret, tempDir } from '../support/paths.js';
+import { ROOT, recordSecret, tempDir } from '../support/paths.js';
 import { person, type TestPerson } from '../support/people.js';
 import { type GatewayProcess, spawnGateway } from '../support/process.js';
 
@@ -338,6 +339,22 @@ describe('etc-esign serve on a fresh data directory', () => {
 });
 
 describe('etc-esign configuration and migrations', () => {
+  it('stops quietly with exit 0 when the reader of its output has gone (`| head`)', async () => {
+    const proc = spawn(process.execPath, [path.join(ROOT, 'bin/etc-esign'), 'keys', 'generate'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader is gone before the first line is written (`head -0`).
+    proc.stdout.destroy();
+    let stderr = '';
+    proc.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
   it('reports every bad variable in one message and exits 2', async () => {
     const r = await cli(
       ['serve'],

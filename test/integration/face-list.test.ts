@@ -95,6 +95,11 @@ describe.each(await storeKinds())('listing a client’s flows on %s', (kind) => 
     const since = encodeURIComponent(newest.createdAt);
     expect((await list(`since=${since}`)).items.map((i) => i.flowId)).toEqual([created[created.length - 1]]);
     expect((await list(`until=${since}`)).items).toHaveLength(created.length - 1);
+    // Typed into a URL unencoded, the offset's `+` arrives as a space: still the same time.
+    expect(newest.createdAt).toMatch(/\+08:00$/);
+    expect((await list(`since=${newest.createdAt}`)).items.map((i) => i.flowId)).toEqual([
+      created[created.length - 1],
+    ]);
 
     // Past their expiry, pending flows read EXPIRED before the sweep stores it.
     gw.advance(31 * 60_000);

@@ -1,4 +1,4 @@
-import { parseCookie, stringifySetCookie } from 'cookie';
+import { parse as parseCookie, serialize } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import type { Config } from '../../config.js';
@@ -24,9 +24,7 @@ export const SESSION_COOKIE = 'etc_console_session';
 const BEFORE_PASSWORD_CHANGE: readonly RouteName[] = ['me', 'changePassword', 'logout'];
 
 export const sessionCookie = (config: Config, value: string, maxAgeSeconds: number) =>
-  stringifySetCookie({
-    name: SESSION_COOKIE,
-    value,
+  serialize(SESSION_COOKIE, value, {
     httpOnly: true,
     sameSite: 'strict',
     secure: config.console.secureCookie,

@@ -155,8 +155,9 @@ export async function listFlowsForClient(
     errors.push({ field: 'status', code: 'ENUM', message: `status 须为 ${LISTED_STATUSES.join('、')} 之一` });
   }
   const time = (field: 'since' | 'until'): number | undefined => {
-    const raw = params[field];
-    if (raw === undefined) return undefined;
+    if (params[field] === undefined) return undefined;
+    // `?since=2026-11-28T00:00:00+08:00` typed into a URL as is: the query string turns `+` into a space.
+    const raw = params[field].replace(/ (\d{2}:\d{2})$/, '+$1');
     const ms = ISO_WITH_OFFSET.test(raw) ? Date.parse(raw) : Number.NaN;
     if (Number.isNaN(ms)) {
       errors.push({
