@@ -57,6 +57,22 @@ function envFileEntries(file: string): Map<string, string> {
   return entries;
 }
 
+describe('README configuration table', () => {
+  it('lists exactly the variables of the settings table', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Configuration'), readme.indexOf('\n## CLI'));
+    // A row may name two variables (`ESIGN_APP_ID`, `ESIGN_APP_SECRET`): every name in its first cell.
+    const rows = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) =>
+        [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1] as string),
+      );
+    expect(sorted(rows)).toEqual(sorted(Object.keys(SETTINGS)));
+    expect(rows).toHaveLength(new Set(rows).size);
+  });
+});
+
 describe('deploy/.env.example', () => {
   const entries = envFileEntries(path.join(ROOT, 'deploy/.env.example'));
 

@@ -137,5 +137,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`${err instanceof EtcEsignError ? err.message : String(err)}\n`);
+  // Which field, and why: e.g. a notify URL on 127.0.0.1 needs NOTIFY_ALLOW_PRIVATE_NETWORKS=true.
+  if (err instanceof InvalidRequestError) {
+    for (const e of err.errors) process.stderr.write(`  ${e.field}: ${e.code} ${e.message}\n`);
+  }
   process.exit(1);
 });

@@ -100,6 +100,12 @@ public final class Demo {
             say("query " + done.status() + (done.esignAccountId() != null ? " esignAccountId=" + done.esignAccountId() : ""));
         } catch (EtcEsignException e) {
             System.err.println(e.getMessage());
+            // Which field, and why: e.g. a notify URL on 127.0.0.1 needs NOTIFY_ALLOW_PRIVATE_NETWORKS=true.
+            if (e instanceof EtcEsignException.InvalidRequestException invalid) {
+                for (EtcEsignException.FieldError f : invalid.errors()) {
+                    System.err.println("  " + f.field() + ": " + f.code() + " " + f.message());
+                }
+            }
             System.exit(1);
         } finally {
             server.stop(0);
