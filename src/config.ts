@@ -51,7 +51,7 @@ export interface Config {
   sandboxLinkTtlMs: number;
   sweepIntervalMs: number;
   /** `ENCRYPTION_KEYS`/`BLIND_INDEX_KEY` from the environment; null means "use the key file". */
-  keys: { encryption: { id: string; key: Buffer }[]; blindIndex: Buffer } | null;
+  keys: { encryption: { id: string; key: Buffer }[]; blindIndex: { id: string; key: Buffer }[] } | null;
   shutdownTimeoutMs: number;
   rateLimits: {
     /** Requests per second per token. */
@@ -163,7 +163,7 @@ export const SETTINGS = {
   BLIND_INDEX_KEY: {
     default: null,
     shown: 'default: key file in DATA_DIR',
-    help: 'base64 32-byte key of the ID-number lookup index',
+    help: 'base64 32-byte key of the lookup indexes (ID number, links), or id:base64key[,id:base64key...] while rotating it',
   },
   PROVIDER: { default: 'sandbox', help: 'sandbox (local pages) or esign (e签宝)' },
   ESIGN_BASE_URL: {
@@ -430,19 +430,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   let keys: Config['keys'] = null;
   if (env.ENCRYPTION_KEYS || env.BLIND_INDEX_KEY) {
-    const encryption: { id: string; key: Buffer }[] = [];
-    for (const part of (env.ENCRYPTION_KEYS ?? '').split(',').filter(Boolean)) {
-      const [id, b64, ...rest] = part.split(':');
-      const key = Buffer.from(b64 ?? '', 'base64');
-      if (!id || !/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32 || rest.length > 0) {
-        problems.push('ENCRYPTION_KEYS must be "id:base64key[,id:base64key…]" with 32-byte keys');
-      } else if (encryption.some((k) => k.id === id)) {
-        problems.push(`ENCRYPTION_KEYS names key id "${id}" twice`);
-      } else encryption.push({ id, key });
-    }
+    const encryption = keyList('ENCRYPTION_KEYS', env.ENCRYPTION_KEYS ?? '', problems);
     if (encryption.length === 0) problems.push('ENCRYPTION_KEYS is required when BLIND_INDEX_KEY is set');
-    const blindIndex = Buffer.from(env.BLIND_INDEX_KEY ?? '', 'base64');
-    if (blindIndex.length !== 32) problems.push('BLIND_INDEX_KEY must be a base64 32-byte key');
+    const blindText = env.BLIND_INDEX_KEY ?? '';
+    // A bare key (every deployment before blind-index rotation) is the key `default`.
+    const blindIndex = blindText.includes(':')
+      ? keyList('BLIND_INDEX_KEY', blindText, problems)
+      : [{ id: 'default', key: Buffer.from(blindText, 'base64') }];
+    if (blindIndex.some((k) => k.key.length !== 32) || blindIndex.length === 0)
+      problems.push('BLIND_INDEX_KEY must be a base64 32-byte key, or "id:base64key[,id:base64key…]"');
     keys = { encryption, blindIndex };
   }
 
@@ -478,6 +474,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * without repeating them on the command line. It needs nothing else, so it must not fail on the
  * rest of the gateway's configuration.
  */
+/** `id:base64key[,id:base64key…]` with 32-byte keys under distinct, well-formed ids. */
+function keyList(name: string, text: string, problems: string[]): { id: string; key: Buffer }[] {
+  const keys: { id: string; key: Buffer }[] = [];
+  for (const part of text.split(',').filter(Boolean)) {
+    const [id, b64, ...rest] = part.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!id || !/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32 || rest.length > 0) {
+      problems.push(`${name} must be "id:base64key[,id:base64key…]" with 32-byte keys`);
+    } else if (keys.some((k) => k.id === id)) {
+      problems.push(`${name} names key id "${id}" twice`);
+    } else keys.push({ id, key });
+  }
+  return keys;
+}
+
 export function loadFakeEsignDefaults(env: NodeJS.ProcessEnv = process.env): {
   appId: string;
   appSecret: string;

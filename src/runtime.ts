@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import { KeyError, type KeyRing, readKeyRing } from './crypto/keys.js';
+import { DEFAULT_BLIND_KEY_ID, KeyError, type KeyRing, readKeyRing } from './crypto/keys.js';
 import { PiiCipher } from './crypto/pii.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -83,7 +83,9 @@ export async function createRuntime(
     const sandboxProvider = new SandboxProvider({
       publicBaseUrl: config.publicBaseUrl,
       linkTtlMs: config.sandboxLinkTtlMs,
-      accountKey: keys.blindIndex,
+      // Sandbox account ids stay those of the first blind-index key while it is held.
+      accountKey: (keys.blindIndex.find((k) => k.id === DEFAULT_BLIND_KEY_ID) ?? keys.blindIndex[0])
+        ?.key as Buffer,
       now,
     });
     provider = sandboxProvider;
@@ -134,6 +136,12 @@ async function useActiveKey(store: Store, cipher: PiiCipher): Promise<void> {
   if (active && !cipher.setActive(active)) {
     throw new KeyError(
       `encryption key "${active}" is the active key of this database but is not in ENCRYPTION_KEYS (or keys.json): add it and start again`,
+    );
+  }
+  const blind = await getActiveKeyId(store.db, 'blind_index');
+  if (blind && !cipher.setActiveBlind(blind)) {
+    throw new KeyError(
+      `blind-index key "${blind}" is the active one of this database but is not in BLIND_INDEX_KEY (or keys.json): add it and start again`,
     );
   }
 }

@@ -1,20 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { KEY_FILE_NAME } from './keys.js';
-
-interface KeyFile {
-  activeKeyId: string;
-  encryptionKeys: Record<string, string>;
-  blindIndexKey: string;
-}
+import { DEFAULT_BLIND_KEY_ID, KEY_FILE_NAME, type KeyFile } from './keys.js';
 
 export const newKeyMaterial = (): string => randomBytes(32).toString('base64');
 
-/** `k<n+1>` after the highest `k<n>` among ids ever used (retired ids are never given out again). */
-export function nextKeyId(used: string[]): string {
-  const max = Math.max(0, ...used.map((id) => /^k(\d+)$/.exec(id)?.[1]).map((n) => (n ? Number(n) : 0)));
-  return `k${max + 1}`;
+/**
+ * `<prefix><n+1>` after the highest `<prefix><n>` among ids ever used (retired ids are never given
+ * out again): `k` for encryption keys, `b` for blind-index keys.
+ */
+export function nextKeyId(used: string[], prefix = 'k'): string {
+  const pattern = new RegExp(`^${prefix}(\\d+)$`);
+  const max = Math.max(0, ...used.map((id) => pattern.exec(id)?.[1]).map((n) => (n ? Number(n) : 0)));
+  return `${prefix}${max + 1}`;
 }
 
 function rewrite(dataDir: string, change: (f: KeyFile) => void): void {
@@ -40,5 +38,34 @@ export function removeKeyFromFile(dataDir: string, id: string): void {
   rewrite(dataDir, (f) => {
     if (f.activeKeyId === id) throw new Error(`"${id}" is the key file's active key`);
     delete f.encryptionKeys[id];
+  });
+}
+
+/** The blind-index keys of a file of either shape, as `blindIndexKeys`. */
+function blindKeys(f: KeyFile): Record<string, string> {
+  if (f.blindIndexKey !== undefined) {
+    f.blindIndexKeys = { [DEFAULT_BLIND_KEY_ID]: f.blindIndexKey };
+    f.activeBlindIndexKeyId = DEFAULT_BLIND_KEY_ID;
+    delete f.blindIndexKey;
+  }
+  f.blindIndexKeys ??= {};
+  return f.blindIndexKeys;
+}
+
+/** Adds a fresh blind-index key under `id` and makes it the file's active one (a file of the older shape is converted). */
+export function addBlindKeyToFile(dataDir: string, id: string): void {
+  rewrite(dataDir, (f) => {
+    const keys = blindKeys(f);
+    if (keys[id]) throw new Error(`${KEY_FILE_NAME} already has a blind-index key "${id}"`);
+    keys[id] = newKeyMaterial();
+    f.activeBlindIndexKeyId = id;
+  });
+}
+
+export function removeBlindKeyFromFile(dataDir: string, id: string): void {
+  rewrite(dataDir, (f) => {
+    const keys = blindKeys(f);
+    if (f.activeBlindIndexKeyId === id) throw new Error(`"${id}" is the key file's active blind-index key`);
+    delete keys[id];
   });
 }

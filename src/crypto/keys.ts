@@ -6,14 +6,21 @@ import type { Config } from '../config.js';
 export interface KeyRing {
   /** The first key encrypts; all of them decrypt (old keys stay for rotation). */
   encryption: { id: string; key: Buffer }[];
-  blindIndex: Buffer;
+  /** The first key makes new blind indexes; lookups try all of them (old keys stay for rotation). */
+  blindIndex: { id: string; key: Buffer }[];
 }
 
-interface KeyFile {
+export interface KeyFile {
   activeKeyId: string;
   encryptionKeys: Record<string, string>;
-  blindIndexKey: string;
+  /** A file from before blind-index rotation holds its one key here (id `default`). */
+  blindIndexKey?: string;
+  blindIndexKeys?: Record<string, string>;
+  activeBlindIndexKeyId?: string;
 }
+
+/** The id of the blind-index key given bare (BLIND_INDEX_KEY=base64, or a key file's `blindIndexKey`). */
+export const DEFAULT_BLIND_KEY_ID = 'default';
 
 export const KEY_FILE_NAME = 'keys.json';
 export const KEY_BYTES = 32;
@@ -90,48 +97,63 @@ function parseKeyFile(file: string, text: string): KeyRing {
     throw new KeyError(`${file} is not valid JSON: restore it from your backup`);
   }
   const f = parsed as Partial<KeyFile> | null;
+  const blind =
+    typeof f?.blindIndexKey === 'string'
+      ? { [DEFAULT_BLIND_KEY_ID]: f.blindIndexKey }
+      : (f?.blindIndexKeys ?? null);
   if (
     typeof f !== 'object' ||
     f === null ||
     typeof f.activeKeyId !== 'string' ||
-    typeof f.encryptionKeys !== 'object' ||
-    f.encryptionKeys === null ||
-    Object.values(f.encryptionKeys).some((v) => typeof v !== 'string') ||
-    typeof f.blindIndexKey !== 'string'
+    !isKeyMap(f.encryptionKeys) ||
+    !isKeyMap(blind)
   ) {
     throw new KeyError(
-      `${file} must hold activeKeyId, encryptionKeys {id: base64 key} and blindIndexKey: restore it from your backup`,
+      `${file} must hold activeKeyId, encryptionKeys {id: base64 key} and blindIndexKey (or blindIndexKeys {id: base64 key}): restore it from your backup`,
     );
   }
-  const active = f.encryptionKeys[f.activeKeyId];
-  if (active === undefined) throw new KeyError(`${file}: activeKeyId ${f.activeKeyId} has no key`);
-  const others = Object.entries(f.encryptionKeys).filter(([id]) => id !== f.activeKeyId);
   const ring: KeyRing = {
-    encryption: [[f.activeKeyId, active] as const, ...others].map(([id, b64]) => ({
-      id,
-      key: Buffer.from(b64, 'base64'),
-    })),
-    blindIndex: Buffer.from(f.blindIndexKey, 'base64'),
+    encryption: activeFirst(file, f.encryptionKeys, f.activeKeyId),
+    blindIndex: activeFirst(file, blind, f.activeBlindIndexKeyId ?? Object.keys(blind)[0] ?? ''),
   };
   validateKeyRing(ring, file);
   return ring;
 }
 
-/** 32-byte keys under distinct, well-formed ids, and a 32-byte blind-index key. */
+/** How messages name a key; the bare blind-index key of older deployments has no id to show. */
+export const keyName = (kind: 'encryption' | 'blind-index', id: string): string =>
+  kind === 'blind-index' && id === DEFAULT_BLIND_KEY_ID ? 'the blind-index key' : `${kind} key "${id}"`;
+
+const isKeyMap = (m: unknown): m is Record<string, string> =>
+  typeof m === 'object' && m !== null && Object.values(m).every((v) => typeof v === 'string');
+
+function activeFirst(file: string, keys: Record<string, string>, activeId: string) {
+  const active = keys[activeId];
+  if (active === undefined) throw new KeyError(`${file}: active key ${activeId} has no key`);
+  const others = Object.entries(keys).filter(([id]) => id !== activeId);
+  return [[activeId, active] as const, ...others].map(([id, b64]) => ({
+    id,
+    key: Buffer.from(b64, 'base64'),
+  }));
+}
+
+/** 32-byte encryption and blind-index keys, each kind under distinct, well-formed ids. */
 export function validateKeyRing(ring: KeyRing, source: string): void {
   if (ring.encryption.length === 0) throw new KeyError(`${source}: no encryption key`);
-  const seen = new Set<string>();
-  for (const { id, key } of ring.encryption) {
-    if (!KEY_ID.test(id)) throw new KeyError(`${source}: key id "${id}" must be 1–16 of A-Z a-z 0-9 _ -`);
-    if (seen.has(id)) throw new KeyError(`${source}: key id "${id}" appears twice`);
-    seen.add(id);
-    if (key.length !== KEY_BYTES)
-      throw new KeyError(
-        `${source}: encryption key "${id}" has ${key.length} bytes, needs ${KEY_BYTES} (base64)`,
-      );
+  if (ring.blindIndex.length === 0) throw new KeyError(`${source}: no blind-index key`);
+  for (const [kind, keys] of [
+    ['encryption', ring.encryption],
+    ['blind-index', ring.blindIndex],
+  ] as const) {
+    const seen = new Set<string>();
+    for (const { id, key } of keys) {
+      if (!KEY_ID.test(id)) throw new KeyError(`${source}: key id "${id}" must be 1–16 of A-Z a-z 0-9 _ -`);
+      if (seen.has(id)) throw new KeyError(`${source}: key id "${id}" appears twice`);
+      seen.add(id);
+      if (key.length !== KEY_BYTES)
+        throw new KeyError(
+          `${source}: ${keyName(kind, id)} has ${key.length} bytes, needs ${KEY_BYTES} (base64)`,
+        );
+    }
   }
-  if (ring.blindIndex.length !== KEY_BYTES)
-    throw new KeyError(
-      `${source}: the blind-index key has ${ring.blindIndex.length} bytes, needs ${KEY_BYTES} (base64)`,
-    );
 }

@@ -11,6 +11,8 @@ const TAG_BYTES = 16;
 export class PiiCipher {
   private active: { id: string; key: Buffer };
   private readonly byId: Map<string, Buffer>;
+  private blind: { id: string; key: Buffer };
+  private readonly blindById: Map<string, Buffer>;
   private readonly derived = new Map<string, Buffer>();
   /**
    * Key file deployments: reads the key file again when a value names a key this process lacks
@@ -18,13 +20,18 @@ export class PiiCipher {
    */
   reloadKeys: (() => KeyRing | null) | null = null;
 
-  constructor(private readonly ring: KeyRing) {
+  constructor(ring: KeyRing) {
     const first = ring.encryption[0];
+    const firstBlind = ring.blindIndex[0];
     if (!first) throw new Error('key ring has no encryption key');
+    if (!firstBlind) throw new Error('key ring has no blind-index key');
     this.active = first;
+    this.blind = firstBlind;
     this.byId = new Map(ring.encryption.map((k) => [k.id, k.key]));
+    this.blindById = new Map(ring.blindIndex.map((k) => [k.id, k.key]));
     // With two keys under one id, values encrypted by the active key would be decrypted with the other.
-    if (this.byId.size !== ring.encryption.length) throw new Error('key ring has duplicate key ids');
+    if (this.byId.size !== ring.encryption.length || this.blindById.size !== ring.blindIndex.length)
+      throw new Error('key ring has duplicate key ids');
   }
 
   encrypt(plain: string): string {
@@ -56,11 +63,9 @@ export class PiiCipher {
 
   private reload(): void {
     const ring = this.reloadKeys?.();
-    for (const k of ring?.encryption ?? []) {
-      const held = this.byId.get(k.id);
-      // A key id never changes its key: a file that says otherwise is ignored here (keys.ts refuses it at start).
-      if (!held) this.byId.set(k.id, k.key);
-    }
+    // A key id never changes its key: a file that says otherwise is ignored here (keys.ts refuses it at start).
+    for (const k of ring?.encryption ?? []) if (!this.byId.has(k.id)) this.byId.set(k.id, k.key);
+    for (const k of ring?.blindIndex ?? []) if (!this.blindById.has(k.id)) this.blindById.set(k.id, k.key);
   }
 
   decrypt(stored: string): string {
@@ -104,8 +109,42 @@ export class PiiCipher {
     return createHmac('sha256', key).update(data).digest('base64url');
   }
 
-  /** Deterministic keyed digest for lookups (blind index); `purpose` keeps digests of different fields apart. */
-  blindIndex(purpose: string, value: string): string {
-    return createHmac('sha256', this.ring.blindIndex).update(`${purpose}\u0000${value}`).digest('hex');
+  /**
+   * Deterministic keyed digest for lookups (blind index) under the active blind-index key, or the
+   * one named; `purpose` keeps digests of different fields apart.
+   */
+  blindIndex(purpose: string, value: string, keyId: string = this.blind.id): string {
+    const key = this.blindById.get(keyId);
+    if (!key) throw new Error(`blind-index key "${keyId}" is not held by this process`);
+    return createHmac('sha256', key).update(`${purpose}\u0000${value}`).digest('hex');
+  }
+
+  /**
+   * The digest under every blind-index key held, the active one first: during a rotation a row
+   * may still carry the old key's digest, and a lookup must find it either way.
+   */
+  blindIndexes(purpose: string, value: string): string[] {
+    return this.blindKeyIds().map((id) => this.blindIndex(purpose, value, id));
+  }
+
+  get blindKeyId(): string {
+    return this.blind.id;
+  }
+
+  /** Ids of the blind-index keys this process holds, the active one first. */
+  blindKeyIds(): string[] {
+    return [this.blind.id, ...[...this.blindById.keys()].filter((id) => id !== this.blind.id)];
+  }
+
+  hasBlindKey(id: string): boolean {
+    if (!this.blindById.has(id)) this.reload();
+    return this.blindById.has(id);
+  }
+
+  /** Makes `id` the key new blind indexes are made with; false when this process does not hold it. */
+  setActiveBlind(id: string): boolean {
+    if (!this.hasBlindKey(id)) return false;
+    this.blind = { id, key: this.blindById.get(id) as Buffer };
+    return true;
   }
 }

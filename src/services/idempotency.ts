@@ -61,7 +61,10 @@ export async function runIdempotent<T>(
 ): Promise<Idempotent<T>> {
   const db = deps.store.db;
   // Keyed digest: the request holds personal data, which a plain hash would not protect.
-  const requestHash = deps.cipher.blindIndex('idempotency-request', JSON.stringify(request));
+  // Under every blind-index key held: a retry shortly after a rotation still matches its first try.
+  // Stored hashes are not recomputed on rotation: they expire within 24 hours.
+  const requestHashes = deps.cipher.blindIndexes('idempotency-request', JSON.stringify(request));
+  const requestHash = requestHashes[0] as string;
   let claimed: idempotencyStore.IdempotencyRow | null = null;
   for (let attempt = 0; attempt < 3 && claimed === null; attempt++) {
     const now = deps.now();
@@ -91,7 +94,7 @@ export async function runIdempotent<T>(
       await idempotencyStore.deleteIdempotencyKey(db, existing);
       continue;
     }
-    if (existing.request_hash !== requestHash) {
+    if (!requestHashes.includes(existing.request_hash)) {
       throw invalid([
         {
           field: IDEMPOTENCY_HEADER,

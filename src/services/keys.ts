@@ -1,10 +1,12 @@
 import type { Config } from '../config.js';
 import {
   createKeyFile,
+  DEFAULT_BLIND_KEY_ID,
   KeyError,
   type KeyRing,
   keyCheckValue,
   keyFilePath,
+  keyName,
   readKeyRing,
 } from '../crypto/keys.js';
 import { PiiCipher } from '../crypto/pii.js';
@@ -12,8 +14,8 @@ import type { Store } from '../store/db.js';
 import * as keyCheckStore from '../store/key-check-store.js';
 import type { KeyPurpose } from '../store/schema.js';
 
-/** The blind-index key has no id of its own; its check row uses this one. */
-export const BLIND_INDEX_KEY_ID = 'default';
+/** The blind-index key given bare (no id of its own); its check row uses this id. */
+export const BLIND_INDEX_KEY_ID = DEFAULT_BLIND_KEY_ID;
 
 interface Wanted {
   purpose: KeyPurpose;
@@ -57,7 +59,11 @@ async function checkKeys(store: Store, ring: KeyRing, now: number): Promise<void
       key_id: k.id,
       check_value: keyCheckValue(k.key),
     })),
-    { purpose: 'blind_index', key_id: BLIND_INDEX_KEY_ID, check_value: keyCheckValue(ring.blindIndex) },
+    ...ring.blindIndex.map((k) => ({
+      purpose: 'blind_index' as const,
+      key_id: k.id,
+      check_value: keyCheckValue(k.key),
+    })),
   ];
   const recorded = await keyCheckStore.listKeyChecks(store.db);
   compare(recorded, wanted);
@@ -80,16 +86,17 @@ function compare(recorded: (Wanted & { retired_at: number | null })[], wanted: W
       throw new KeyError(
         w.purpose === 'encryption'
           ? `encryption key "${w.key_id}" does not match the key "${w.key_id}" this database was written with: give this process the original key (ENCRYPTION_KEYS or keys.json); a different key would fork the data`
-          : 'the blind-index key (BLIND_INDEX_KEY or blindIndexKey in keys.json) does not match the one this database was written with: give this process the original key; a different one would duplicate every person',
+          : `${keyName('blind-index', w.key_id)} (BLIND_INDEX_KEY or ${w.key_id === BLIND_INDEX_KEY_ID ? 'blindIndexKey' : 'blindIndexKeys'} in keys.json) does not match the one this database was written with: give this process the original key; a different one would duplicate every person`,
       );
     }
   }
   for (const r of recorded) {
-    if (r.retired_at === null && r.purpose === 'encryption' && !wanted.some((w) => same(w, r))) {
-      throw new KeyError(
-        `encryption key "${r.key_id}" is missing: the database holds data encrypted with it; add it to ENCRYPTION_KEYS (or keys.json) again`,
-      );
-    }
+    if (r.retired_at !== null || wanted.some((w) => same(w, r))) continue;
+    throw new KeyError(
+      r.purpose === 'encryption'
+        ? `encryption key "${r.key_id}" is missing: the database holds data encrypted with it; add it to ENCRYPTION_KEYS (or keys.json) again`
+        : `${keyName('blind-index', r.key_id)} is missing: the database holds indexes made with it; add it to BLIND_INDEX_KEY (or keys.json) again`,
+    );
   }
 }
 

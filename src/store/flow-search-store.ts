@@ -4,7 +4,8 @@ import type { FlowRow, FlowStatus, PersonRow } from './schema.js';
 export interface FlowSearch {
   flowId?: string;
   personId?: string;
-  mobileIndex?: string;
+  /** The mobile's digest under each blind-index key held. */
+  mobileIndexes?: string[];
   clientId?: string;
   status?: FlowStatus;
   /** created_at in `[from, until)`. */
@@ -27,7 +28,7 @@ export function searchFlows(ex: Executor, f: FlowSearch): Promise<FlowWithClient
     .where('flows.status', '!=', 'CREATING');
   if (f.flowId !== undefined) q = q.where('flows.id', '=', f.flowId);
   if (f.personId !== undefined) q = q.where('flows.person_id', '=', f.personId);
-  if (f.mobileIndex !== undefined) q = q.where('flows.mobile_index', '=', f.mobileIndex);
+  if (f.mobileIndexes !== undefined) q = q.where('flows.mobile_index', 'in', f.mobileIndexes);
   if (f.clientId !== undefined) q = q.where('flows.client_id', '=', f.clientId);
   if (f.status !== undefined) q = q.where('flows.status', '=', f.status);
   if (f.from !== undefined) q = q.where('flows.created_at', '>=', f.from);
@@ -42,10 +43,6 @@ export function searchFlows(ex: Executor, f: FlowSearch): Promise<FlowWithClient
     );
   }
   return q.orderBy('flows.created_at', 'desc').orderBy('flows.id', 'desc').limit(f.limit).execute();
-}
-
-export function findPersonByIdIndex(ex: Executor, idIndex: string): Promise<PersonRow | undefined> {
-  return ex.selectFrom('persons').selectAll().where('id_index', '=', idIndex).executeTakeFirst();
 }
 
 export function findPersonsByIds(ex: Executor, ids: readonly string[]): Promise<PersonRow[]> {

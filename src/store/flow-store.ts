@@ -128,9 +128,9 @@ export async function findFlowById(ex: Executor, id: string): Promise<FlowRow | 
   return (await byId(ex, { id })).rows[0];
 }
 
-/** By the short code's digest (see services/flows/links.ts). */
-export function findFlowByShortCode(ex: Executor, digest: string): Promise<FlowRow | undefined> {
-  return ex.selectFrom('flows').selectAll().where('short_code', '=', digest).executeTakeFirst();
+/** By the short code's digest under any blind-index key held (see services/flows/links.ts). */
+export function findFlowByShortCode(ex: Executor, digests: readonly string[]): Promise<FlowRow | undefined> {
+  return ex.selectFrom('flows').selectAll().where('short_code', 'in', digests).executeTakeFirst();
 }
 
 export function findFlowByProviderId(
@@ -223,10 +223,10 @@ export async function deleteStaleReservations(ex: Executor, createdBefore: numbe
 export function findUnsealedFlows(
   ex: Executor,
   limit: number,
-): Promise<{ id: string; short_code: string; original_url: string | null }[]> {
+): Promise<{ id: string; short_code: string; original_url: string | null; blind_key_id: string }[]> {
   return ex
     .selectFrom('flows')
-    .select(['id', 'short_code', 'original_url'])
+    .select(['id', 'short_code', 'original_url', 'blind_key_id'])
     .where('short_code_enc', 'is', null)
     .limit(limit)
     .execute();

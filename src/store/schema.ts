@@ -45,6 +45,10 @@ export interface PersonsTable {
   created_at: Millis;
   /** Name and ID number were erased (set to ''); the blind indexes and verification stay. */
   erased_at: Millis | null;
+  /** The blind-index key of `id_index` (migration 009). */
+  blind_key_id: Generated<string>;
+  /** The blind-index key of `verified_name_index`; null while there is none. */
+  verified_name_key_id: string | null;
 }
 
 export interface FlowsTable {
@@ -85,6 +89,8 @@ export interface FlowsTable {
   erased_at: Millis | null;
   /** Blind index of the normalized mobile, for the console's exact search (migration 005). */
   mobile_index: string | null;
+  /** The blind-index key of `fingerprint`, `short_code` and `mobile_index` (migration 009). */
+  blind_key_id: Generated<string>;
 }
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';

@@ -78,8 +78,8 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
     filter.flowId = q.flowId;
   }
   if (q.idNumber !== undefined) {
-    const index = deps.cipher.blindIndex('id', normalizeIdNumber(q.idNumber));
-    const person = await flowSearchStore.findPersonByIdIndex(deps.store.db, index);
+    const indexes = deps.cipher.blindIndexes('id', normalizeIdNumber(q.idNumber));
+    const person = await personStore.findPersonByIdIndex(deps.store.db, indexes);
     if (!person) {
       await recordAudit(deps, {
         actor,
@@ -92,7 +92,7 @@ export async function searchFlows(deps: Deps, actor: Actor, q: FlowQuery, reques
     filter.personId = person.id;
   }
   if (q.mobile !== undefined)
-    filter.mobileIndex = deps.cipher.blindIndex('mobile', normalizeMobile(q.mobile));
+    filter.mobileIndexes = deps.cipher.blindIndexes('mobile', normalizeMobile(q.mobile));
   if (q.clientId !== undefined) filter.clientId = q.clientId;
   if (q.status !== undefined) filter.status = q.status;
   if (q.from !== undefined) filter.from = Date.parse(q.from);

@@ -8,15 +8,21 @@ import type { ServiceDeps } from '../deps.js';
  * finishes the flow), so neither is stored in the clear: the short code as a keyed digest for
  * lookups plus its ciphertext, the provider link as ciphertext.
  */
-export function shortCodeDigest(cipher: PiiCipher, code: string): string {
-  return cipher.blindIndex('short-code', code);
+export function shortCodeDigest(cipher: PiiCipher, code: string, keyId?: string): string {
+  return cipher.blindIndex('short-code', code, keyId);
+}
+
+/** Under every blind-index key held: a link made before a rotation keeps opening during it. */
+export function shortCodeDigests(cipher: PiiCipher, code: string): string[] {
+  return cipher.blindIndexes('short-code', code);
 }
 
 export function sealShortCode(
   cipher: PiiCipher,
   code: string,
+  keyId?: string,
 ): { short_code: string; short_code_enc: string } {
-  return { short_code: shortCodeDigest(cipher, code), short_code_enc: cipher.encrypt(code) };
+  return { short_code: shortCodeDigest(cipher, code, keyId), short_code_enc: cipher.encrypt(code) };
 }
 
 export function shortCodeOf(cipher: PiiCipher, flow: Pick<FlowRow, 'short_code' | 'short_code_enc'>): string {
@@ -42,7 +48,8 @@ export async function sealLegacyFlows(deps: Pick<ServiceDeps, 'store' | 'cipher'
     const batch = await flowStore.findUnsealedFlows(deps.store.db, SEAL_BATCH);
     for (const row of batch) {
       await flowStore.sealFlow(deps.store.db, row.id, {
-        ...sealShortCode(deps.cipher, row.short_code),
+        // Under the key of the row's other digests, so that the row stays on one key.
+        ...sealShortCode(deps.cipher, row.short_code, row.blind_key_id),
         original_url: row.original_url === null ? null : deps.cipher.encrypt(row.original_url),
       });
     }

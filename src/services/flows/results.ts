@@ -31,10 +31,11 @@ export async function applyFlowResult(
     if (outcome.success) {
       // The provider verified the person even if our flow was superseded or expired meanwhile:
       // record that truth on the person so the next request answers "verified".
-      const nameIndex = deps.cipher.blindIndex('name', deps.cipher.decrypt(flow.name_enc));
+      const nameKeyId = deps.cipher.blindKeyId;
       await personStore.markPersonVerified(trx, flow.person_id, {
         accountId: outcome.accountId,
-        nameIndex,
+        nameIndex: deps.cipher.blindIndex('name', deps.cipher.decrypt(flow.name_enc), nameKeyId),
+        nameKeyId,
         at: now,
       });
     }

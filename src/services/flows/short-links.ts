@@ -1,7 +1,7 @@
 import * as flowStore from '../../store/flow-store.js';
 import type { ServiceDeps } from '../deps.js';
 import { hit, MINUTE, peek } from '../rate-limits.js';
-import { originalUrlOf, shortCodeDigest } from './links.js';
+import { originalUrlOf, shortCodeDigests } from './links.js';
 import { effectiveStatus, type PublicStatus } from './queries.js';
 
 export type ShortLinkTarget =
@@ -19,7 +19,7 @@ export async function openShortLink(deps: ServiceDeps, code: string, ip: string)
   const rate = await peek(deps, `ip:${ip}`, limit, MINUTE);
   if (!rate.allowed) return { kind: 'rate_limited', retryAfterSec: rate.retryAfterSec };
   const flow = /^[0-9A-Za-z]{10,64}$/.test(code)
-    ? await flowStore.findFlowByShortCode(deps.store.db, shortCodeDigest(deps.cipher, code))
+    ? await flowStore.findFlowByShortCode(deps.store.db, shortCodeDigests(deps.cipher, code))
     : undefined;
   if (!flow) {
     await hit(deps, `ip:${ip}`, limit, MINUTE);

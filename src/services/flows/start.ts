@@ -1,3 +1,4 @@
+import type { Insertable } from 'kysely';
 import { randomBase62, uuidv7 } from '../../crypto/random.js';
 import type { ValidatedPerson } from '../../domain/identity/index.js';
 import { AppError } from '../../errors.js';
@@ -38,8 +39,17 @@ type Decision =
 
 /** A person not in the database yet: inserted in the same transaction as its first reservation. */
 interface NewPerson {
-  idIndex: string;
-  make: (idIndex: string) => PersonsTable;
+  idIndexes: string[];
+  make: (idIndex: string) => Insertable<PersonsTable>;
+}
+
+/** The digests of one request, all under the blind-index key that was active when it began. */
+interface Digests {
+  keyId: string;
+  name: string;
+  fingerprint: string;
+  /** Under every key held: a pending flow made before a blind-index rotation has the old key's. */
+  fingerprints: string[];
 }
 
 /** The rate-limit key of a client's new flows for a person (also reset by `person unblock`). */
@@ -57,20 +67,25 @@ export async function startFaceAuth(
   p: ValidatedPerson,
 ): Promise<FaceStartResult> {
   const { cipher, store } = deps;
-  const nameIndex = cipher.blindIndex('name', p.name);
-  const fingerprint = cipher.blindIndex(
-    'request',
-    [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000'),
-  );
+  const keyId = cipher.blindKeyId;
+  const request = [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000');
+  const fingerprints = cipher.blindIndexes('request', request);
+  const digests: Digests = {
+    keyId,
+    name: cipher.blindIndex('name', p.name, keyId),
+    fingerprint: fingerprints[0] as string,
+    fingerprints,
+  };
 
-  const idIndex = cipher.blindIndex('id', p.idNumber);
+  const idIndexes = cipher.blindIndexes('id', p.idNumber);
   // A known person costs one read; a new one has no flows to look at and is written together with
   // its first reservation: one transaction, not two.
-  let person: PersonRow | NewPerson = (await personStore.findPersonByIdIndex(store.db, idIndex)) ?? {
-    idIndex,
+  let person: PersonRow | NewPerson = (await personStore.findPersonByIdIndex(store.db, idIndexes)) ?? {
+    idIndexes,
     make: (index) => ({
       id: uuidv7(),
       id_index: index,
+      blind_key_id: keyId,
       name_enc: cipher.encrypt(p.name),
       id_number_enc: cipher.encrypt(p.idNumber),
       id_kind: p.idKind,
@@ -85,21 +100,21 @@ export async function startFaceAuth(
   const waitUntil = deps.now() + waitBudgetMs(deps);
   for (let attempt = 0; ; attempt++) {
     if ('id' in person) {
-      if (person.verified_at !== null && person.account_id && person.verified_name_index === nameIndex) {
+      if (person.verified_at !== null && person.account_id && verifiedAs(deps, person, p.name)) {
         return verified(deps, clientId, person.id, person.account_id);
       }
       // The common repeat (same link again) needs one read and no transaction.
       const reusable = findReusable(
         await flowStore.findLiveFlows(store.db, clientId, person.id),
-        fingerprint,
+        fingerprints,
         deps.now(),
       );
       if (reusable) return present(deps, 'reused', reusable);
     }
-    const decision = await decide(deps, clientId, person, p, fingerprint);
+    const decision = await decide(deps, clientId, person, p, digests);
     if (decision.kind === 'reuse') return present(deps, 'reused', decision.flow);
     if (decision.kind === 'reserved') {
-      return callProvider(deps, decision.person, p, decision.flow, nameIndex);
+      return callProvider(deps, decision.person, p, decision.flow, digests);
     }
     person = decision.person;
     if (deps.now() > waitUntil) {
@@ -112,6 +127,16 @@ export async function startFaceAuth(
   }
 }
 
+/** The verified name's digest is under the key it was made with, which may not be the active one. */
+function verifiedAs(deps: ServiceDeps, person: PersonRow, name: string): boolean {
+  const keyId = person.verified_name_key_id;
+  return (
+    keyId !== null &&
+    deps.cipher.hasBlindKey(keyId) &&
+    person.verified_name_index === deps.cipher.blindIndex('name', name, keyId)
+  );
+}
+
 function waitBudgetMs(deps: ServiceDeps): number {
   const upstream = deps.config.esign ? deps.config.esign.requestTimeoutMs * 2 : 5000;
   return upstream + 5000;
@@ -122,7 +147,7 @@ async function decide(
   clientId: string,
   known: PersonRow | NewPerson,
   p: ValidatedPerson,
-  fingerprint: string,
+  digests: Digests,
 ): Promise<Decision> {
   const now = deps.now();
   const fields: Omit<FlowRow, 'person_id'> = {
@@ -131,8 +156,8 @@ async function decide(
     provider: deps.provider.name,
     provider_flow_id: null,
     status: 'CREATING',
-    fingerprint,
-    ...sealShortCode(deps.cipher, randomBase62(SHORT_CODE_LENGTH)),
+    fingerprint: digests.fingerprint,
+    ...sealShortCode(deps.cipher, randomBase62(SHORT_CODE_LENGTH), digests.keyId),
     original_url: null,
     expire_at: null,
     name_enc: deps.cipher.encrypt(p.name),
@@ -149,11 +174,12 @@ async function decide(
     consent_text_hash: null,
     consent_lang: null,
     erased_at: null,
-    mobile_index: deps.cipher.blindIndex('mobile', p.mobile),
+    mobile_index: deps.cipher.blindIndex('mobile', p.mobile, digests.keyId),
+    blind_key_id: digests.keyId,
   };
   return deps.store.db.transaction().execute(async (trx) => {
     // A concurrent request may have inserted the person since our read: the upsert reads first.
-    const person = 'id' in known ? known : await personStore.upsertPerson(trx, known.idIndex, known.make);
+    const person = 'id' in known ? known : await personStore.upsertPerson(trx, known.idIndexes, known.make);
     const row: FlowRow = { ...fields, person_id: person.id };
     if (!(await flowStore.tryReserveFlow(trx, row))) {
       // Someone holds the reservation: take it over only when its request died mid-call.
@@ -167,7 +193,11 @@ async function decide(
     }
     // Our first read may predate a concurrent request that reserved, called the provider and
     // activated its flow before our insert: holding the reservation now, read again.
-    const reusable = findReusable(await flowStore.findLiveFlows(trx, clientId, person.id), fingerprint, now);
+    const reusable = findReusable(
+      await flowStore.findLiveFlows(trx, clientId, person.id),
+      digests.fingerprints,
+      now,
+    );
     if (reusable) {
       await flowStore.deleteReservation(trx, row.id);
       return { kind: 'reuse', flow: reusable };
@@ -185,11 +215,11 @@ async function decide(
   });
 }
 
-function findReusable(live: FlowRow[], fingerprint: string, now: number): FlowRow | undefined {
+function findReusable(live: FlowRow[], fingerprints: string[], now: number): FlowRow | undefined {
   return live.find(
     (f) =>
       f.status === 'PENDING' &&
-      f.fingerprint === fingerprint &&
+      fingerprints.includes(f.fingerprint) &&
       f.expire_at !== null &&
       f.expire_at - now >= REUSE_MIN_REMAINING_MS,
   );
@@ -200,7 +230,7 @@ async function callProvider(
   person: PersonRow,
   p: ValidatedPerson,
   reservation: FlowRow,
-  nameIndex: string,
+  digests: Digests,
 ): Promise<FaceStartResult> {
   const base = deps.config.publicBaseUrl;
   let result: Awaited<ReturnType<ServiceDeps['provider']['startFace']>>;
@@ -228,7 +258,12 @@ async function callProvider(
   if (result.kind === 'already-verified') {
     const accountId = result.accountId;
     await deps.store.db.transaction().execute(async (trx) => {
-      await personStore.markPersonVerified(trx, person.id, { accountId, nameIndex, at: now });
+      await personStore.markPersonVerified(trx, person.id, {
+        accountId,
+        nameIndex: digests.name,
+        nameKeyId: digests.keyId,
+        at: now,
+      });
       await flowStore.deleteReservation(trx, reservation.id);
     });
     return verified(deps, reservation.client_id, person.id, accountId);

@@ -30,7 +30,10 @@ export async function unblockPerson(
   const { idNumber } = parsed.value;
   const client = await clientStore.findClientByName(deps.store.db, clientName);
   if (!client) throw new AppError('not_found', { detail: `no client named "${clientName}"` });
-  const person = await personStore.findPersonByIdIndex(deps.store.db, deps.cipher.blindIndex('id', idNumber));
+  const person = await personStore.findPersonByIdIndex(
+    deps.store.db,
+    deps.cipher.blindIndexes('id', idNumber),
+  );
   if (!person || !(await flowStore.clientHasFlowsFor(deps.store.db, client.id, person.id))) {
     throw new AppError('not_found', { detail: `client "${clientName}" never asked for this person` });
   }

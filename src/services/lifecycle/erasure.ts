@@ -27,7 +27,7 @@ export async function erasePerson(
   if (!checked.ok) throw invalid(checked.errors);
   const person = await personStore.findPersonByIdIndex(
     deps.store.db,
-    deps.cipher.blindIndex('id', checked.value.idNumber),
+    deps.cipher.blindIndexes('id', checked.value.idNumber),
   );
   const now = deps.now();
   const erasedFlows = await deps.store.db.transaction().execute(async (trx) => {

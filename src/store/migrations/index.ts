@@ -7,6 +7,7 @@ import * as m005 from './005-console.js';
 import * as m006 from './006-client-api.js';
 import * as m007 from './007-write-path-indexes.js';
 import * as m008 from './008-token-prefix.js';
+import * as m009 from './009-blind-index-keys.js';
 import * as m010 from './010-idempotency-person.js';
 
 /** Migrations are compiled into the bundle (no directory scanning), so `dist/` is self-contained. */
@@ -21,6 +22,7 @@ export const migrationProvider: MigrationProvider = {
       '006-client-api': m006,
       '007-write-path-indexes': m007,
       '008-token-prefix': m008,
+      '009-blind-index-keys': m009,
       '010-idempotency-person': m010,
     };
   },
