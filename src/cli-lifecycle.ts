@@ -5,6 +5,13 @@ import { newKeyMaterial } from './crypto/key-file-rotation.js';
 import type { Runtime } from './runtime.js';
 import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
 import { unblockPerson } from './services/flows/unblock.js';
+import {
+  blindKeyStatus,
+  generateBlindKey,
+  reindex,
+  retireBlindKey,
+  rotateBlindKey,
+} from './services/lifecycle/blind-index-rotation.js';
 import { erasePersonForClientName } from './services/lifecycle/erasure.js';
 import {
   generateKey,
@@ -57,7 +64,7 @@ const positive = (v: string): number => {
   return n;
 };
 
-/** `retention run`, `person erase|unblock`, `audit list|verify`, `keys status|generate|rotate|reencrypt|retire`. */
+/** `retention run`, `person erase|unblock`, `audit list|verify`, `keys status|generate|rotate|reencrypt|reindex|retire`. */
 export function addLifecycleCommands(program: Command, kit: CliKit): void {
   const { withRuntime, out } = kit;
 
@@ -155,10 +162,14 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
       }),
     );
 
-  const keys = program.command('keys').description('encryption key rotation (see README: Personal data)');
+  const keys = program
+    .command('keys')
+    .description('encryption and blind-index key rotation (see README: Personal data)');
   keys
     .command('status')
-    .description('the active key, what each key still protects, and how much is left to re-encrypt')
+    .description(
+      'the active keys, what each key still protects or indexes, and how much is left to re-encrypt and recompute',
+    )
     .action(() =>
       withRuntime(async (rt) => {
         const st = await keyStatus(rt);
@@ -175,6 +186,23 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
           })),
         );
         out(st.remaining === 0 ? 're-encryption: done' : `re-encryption: ${st.remaining} left to move`);
+        const b = await blindKeyStatus(rt);
+        out(
+          `active blind-index key: ${b.activeKeyId}${b.processKeyId === b.activeKeyId ? '' : ` (this process: ${b.processKeyId})`}`,
+        );
+        kit.table(
+          b.keys.map((k) => ({
+            key: k.id,
+            state: k.retired ? 'retired' : k.id === b.activeKeyId ? 'active' : 'old',
+            held: k.held ? 'yes' : 'no',
+            persons: String(k.persons),
+            flows: String(k.flows),
+            stranded: String(k.stranded),
+          })),
+        );
+        out(
+          `blind-index recompute: ${b.remaining === 0 ? 'done' : `${b.remaining} left to move`}${b.stranded === 0 ? '' : `; ${b.stranded} persons cannot be recomputed (see keys retire --blind-index)`}`,
+        );
       }),
     );
   keys
@@ -183,12 +211,19 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
       '--next',
       'print only the next key line "kN:base64" to append to ENCRYPTION_KEYS (reads the database for used ids)',
     )
+    .option('--blind-index', 'with --next: the next "bN:base64" to append to BLIND_INDEX_KEY')
     .description(
       'print fresh ENCRYPTION_KEYS and BLIND_INDEX_KEY lines for .env (needs no database; nothing is stored)',
     )
-    .action((opts: { next?: boolean }) =>
+    .action((opts: { next?: boolean; blindIndex?: boolean }) =>
       opts.next
-        ? withRuntime(async (rt) => out((await generateKey(rt)).line))
+        ? withRuntime(async (rt) =>
+            out(
+              opts.blindIndex
+                ? `${await generateBlindKey(rt)}:${newKeyMaterial()}`
+                : (await generateKey(rt)).line,
+            ),
+          )
         : Promise.resolve(freshKeyLines().forEach(out)),
     );
   keys
@@ -196,10 +231,25 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
     .description(
       'make a new key the one all new values are encrypted with (key file: made here; ENCRYPTION_KEYS: the one new key in the list); serving processes then re-encrypt old values in the background',
     )
-    .option('--to <id>', 'with ENCRYPTION_KEYS: the new key id, when the list holds several')
-    .action((opts: { to?: string }) =>
+    .option(
+      '--to <id>',
+      'with ENCRYPTION_KEYS (BLIND_INDEX_KEY): the new key id, when the list holds several',
+    )
+    .option(
+      '--blind-index',
+      'rotate the blind-index key instead: new digests use the new key, both answer lookups until serving processes (or keys reindex) recompute the old ones',
+    )
+    .action((opts: { to?: string; blindIndex?: boolean }) =>
       withRuntime(async (rt) => {
-        const r = await rotateKey(rt, cliActor(), opts.to === undefined ? {} : { to: opts.to });
+        const to = opts.to === undefined ? {} : { to: opts.to };
+        if (opts.blindIndex) {
+          const r = await rotateBlindKey(rt, cliActor(), to);
+          out(
+            `active blind-index key: ${r.to} (was ${r.from}); old indexes are recomputed in the background (keys status)`,
+          );
+          return;
+        }
+        const r = await rotateKey(rt, cliActor(), to);
         out(`active key: ${r.to} (was ${r.from}); old values move over in the background (keys status)`);
       }),
     );
@@ -215,10 +265,32 @@ export function addLifecycleCommands(program: Command, kit: CliKit): void {
       }),
     );
   keys
+    .command('reindex')
+    .description(
+      'recompute every blind index under the active blind-index key now, in this process (resumable; safe beside serving processes)',
+    )
+    .action(() =>
+      withRuntime(async (rt) => out(JSON.stringify(await reindex(rt, { actor: cliActor(), restart: true })))),
+    );
+  keys
     .command('retire <id>')
     .description('retire a key no value uses any more (key file: removed from it)')
-    .action((id: string) =>
+    .option('--blind-index', 'retire a blind-index key the recompute has moved every row off')
+    .option(
+      '--accept-stranded',
+      'with --blind-index: retire it even though erased persons (and verified names no flow holds) only it recognises; they lose "already verified"',
+    )
+    .action((id: string, opts: { blindIndex?: boolean; acceptStranded?: boolean }) =>
       withRuntime(async (rt) => {
+        if (opts.blindIndex) {
+          const r = await retireBlindKey(rt, id, cliActor(), {
+            acceptStranded: opts.acceptStranded === true,
+          });
+          out(
+            `retired blind-index key ${id}${r.stranded === 0 ? '' : ` (${r.stranded} persons are no longer recognised)`}${rt.config.keys === null ? '' : '; remove it from BLIND_INDEX_KEY in every process'}`,
+          );
+          return;
+        }
         await retireKey(rt, id, cliActor());
         out(
           `retired ${id}${rt.config.keys === null ? '' : `; remove it from ENCRYPTION_KEYS in every process`}`,

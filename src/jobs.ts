@@ -2,6 +2,7 @@ import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
 import { forgetExpiredIdempotencyKeys } from './services/idempotency.js';
+import { reindex } from './services/lifecycle/blind-index-rotation.js';
 import { reencrypt } from './services/lifecycle/key-rotation.js';
 import { runRetention } from './services/lifecycle/retention.js';
 import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';
@@ -9,7 +10,8 @@ import { Wakeup } from './services/wakeup.js';
 
 const RETENTION_ACTOR = { kind: 'system', id: 'retention-job' } as const;
 const KEYS_ACTOR = { kind: 'system', id: 'reencrypt-job' } as const;
-/** Re-encryption batches per pass of the keys loop. */
+const REINDEX_ACTOR = { kind: 'system', id: 'reindex-job' } as const;
+/** Re-encryption (and blind-index recompute) batches per pass of the keys loop. */
 const KEY_BATCHES_PER_PASS = 10;
 
 /**
@@ -75,8 +77,18 @@ export function startJobs(runtime: Runtime): () => Promise<void> {
       const moved = Object.values(r.moved).reduce((a, b) => a + b, 0);
       if (moved > 0)
         logger.info({ moved: r.moved, keyId: r.activeKeyId }, 're-encrypted under the active key');
+      const b = await reindex(runtime, {
+        signal: stop.signal,
+        maxBatches: KEY_BATCHES_PER_PASS,
+        actor: REINDEX_ACTOR,
+      });
+      if (b.moved.persons + b.moved.flows > 0)
+        logger.info(
+          { moved: b.moved, keyId: b.activeKeyId },
+          'recomputed blind indexes under the active key',
+        );
       // More to move: go on soon, but let other work in between.
-      return r.done ? undefined : 50;
+      return r.done && b.done ? undefined : 50;
     }),
     loop('dispatch', config.notify.dispatchIntervalMs, runtime.dispatcherWakeup, async () => {
       await dispatchDueDeliveries(runtime, sender, stop.signal);

@@ -19,6 +19,9 @@ export const AUDIT_ACTIONS = [
   'keys.rotate',
   'keys.reencrypt',
   'keys.retire',
+  'keys.rotate-blind-index',
+  'keys.reindex',
+  'keys.retire-blind-index',
   // Clients, tokens, deliveries and operators.
   'client.create',
   'client.update',

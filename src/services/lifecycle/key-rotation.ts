@@ -11,6 +11,7 @@ import * as reencryptStore from '../../store/reencrypt-store.js';
 import { ENCRYPTED_TABLES, type EncryptedTable } from '../../store/reencrypt-store.js';
 import { type AuditActor, auditKeyUsage, recordAudit, resignAudit } from '../audit.js';
 import type { ServiceDeps } from '../deps.js';
+import { walkStep } from './batch-walk.js';
 import * as registry from './key-registry.js';
 
 type Deps = Pick<ServiceDeps, 'store' | 'cipher' | 'now' | 'config' | 'logger'>;
@@ -100,52 +101,45 @@ export async function rotateKey(
 }
 
 /**
- * Moves one batch of one table onto the active key. The batch is claimed by moving the shared
- * cursor past it first, so processes working side by side take different batches; each row is
- * replaced in one UPDATE only if unchanged since read. A claim lost to a crash is caught by the
- * count at the end of the pass, which then starts another. Returns the rows moved and whether the
- * table is done.
+ * Moves one batch of one table onto the active key (see `walkStep`): each row is replaced in one
+ * UPDATE only if unchanged since read. Returns the rows moved and whether the table is done.
  */
 async function reencryptBatch(deps: Deps, table: EncryptedTable, active: string) {
   const db = deps.store.db;
-  const now = deps.now();
-  const stored = await lifecycleStore.getState(db, cursorName(table));
-  const cursor = stored ?? '';
-  const rows = await reencryptStore.rowsAfter(db, table, cursor, REENCRYPT_BATCH);
-  const last = rows.at(-1)?.id;
-  if (last === undefined) {
-    if ((await reencryptStore.countOffKey(db, table, active)) === 0) {
-      await lifecycleStore.setState(db, doneName(table), active, now);
-      return { moved: 0, done: true };
-    }
-    await lifecycleStore.swapState(db, cursorName(table), stored, '', now);
-    return { moved: 0, done: false };
-  }
-  // Another process took this batch first: the next call reads the moved cursor.
-  if (!(await lifecycleStore.swapState(db, cursorName(table), stored, last, now)))
-    return { moved: 0, done: false };
-  const prefix = `${active}.`;
-  const changes: { row: reencryptStore.EncryptedRow; after: Record<string, string | null> }[] = [];
-  for (const row of rows) {
-    const after: Record<string, string | null> = {};
-    let stale = false;
-    for (const [col, value] of Object.entries(row)) {
-      if (col === 'id') continue;
-      // Only sealed values (`<keyId>.…`); a legacy link in the clear is sealed at start instead.
-      const moving = value !== null && SEALED.test(value) && !value.startsWith(prefix);
-      if (moving) stale = true;
-      after[col] = moving ? deps.cipher.encrypt(deps.cipher.decrypt(value)) : value;
-    }
-    if (stale) changes.push({ row, after });
-  }
-  // One commit per batch (not per row): encryption happens before, so the transaction is short.
-  let moved = 0;
-  if (changes.length > 0) {
-    await db.transaction().execute(async (trx) => {
-      for (const c of changes) if (await reencryptStore.replaceEncrypted(trx, table, c.row, c.after)) moved++;
-    });
-  }
-  return { moved, done: false };
+  const names = { cursor: cursorName(table), done: doneName(table) };
+  return walkStep(
+    db,
+    deps.now(),
+    names,
+    active,
+    (cursor) => reencryptStore.rowsAfter(db, table, cursor, REENCRYPT_BATCH),
+    () => reencryptStore.countOffKey(db, table, active),
+    async (rows) => {
+      const prefix = `${active}.`;
+      const changes: { row: reencryptStore.EncryptedRow; after: Record<string, string | null> }[] = [];
+      for (const row of rows) {
+        const after: Record<string, string | null> = {};
+        let stale = false;
+        for (const [col, value] of Object.entries(row)) {
+          if (col === 'id') continue;
+          // Only sealed values (`<keyId>.…`); a legacy link in the clear is sealed at start instead.
+          const moving = value !== null && SEALED.test(value) && !value.startsWith(prefix);
+          if (moving) stale = true;
+          after[col] = moving ? deps.cipher.encrypt(deps.cipher.decrypt(value)) : value;
+        }
+        if (stale) changes.push({ row, after });
+      }
+      // One commit per batch (not per row): encryption happens before, so the transaction is short.
+      let moved = 0;
+      if (changes.length > 0) {
+        await db.transaction().execute(async (trx) => {
+          for (const c of changes)
+            if (await reencryptStore.replaceEncrypted(trx, table, c.row, c.after)) moved++;
+        });
+      }
+      return moved;
+    },
+  );
 }
 
 export interface ReencryptProgress {
