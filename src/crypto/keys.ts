@@ -113,8 +113,12 @@ function parseKeyFile(file: string, text: string): KeyRing {
     );
   }
   const ring: KeyRing = {
-    encryption: activeFirst(file, f.encryptionKeys, f.activeKeyId),
-    blindIndex: activeFirst(file, blind, f.activeBlindIndexKeyId ?? Object.keys(blind)[0] ?? ''),
+    encryption: activeFirst(`${file}: activeKeyId`, f.encryptionKeys, f.activeKeyId),
+    blindIndex: activeFirst(
+      `${file}: activeBlindIndexKeyId`,
+      blind,
+      f.activeBlindIndexKeyId ?? Object.keys(blind)[0] ?? '',
+    ),
   };
   validateKeyRing(ring, file);
   return ring;
@@ -127,9 +131,9 @@ export const keyName = (kind: 'encryption' | 'blind-index', id: string): string 
 const isKeyMap = (m: unknown): m is Record<string, string> =>
   typeof m === 'object' && m !== null && Object.values(m).every((v) => typeof v === 'string');
 
-function activeFirst(file: string, keys: Record<string, string>, activeId: string) {
+function activeFirst(field: string, keys: Record<string, string>, activeId: string) {
   const active = keys[activeId];
-  if (active === undefined) throw new KeyError(`${file}: active key ${activeId} has no key`);
+  if (active === undefined) throw new KeyError(`${field} ${activeId} has no key`);
   const others = Object.entries(keys).filter(([id]) => id !== activeId);
   return [[activeId, active] as const, ...others].map(([id, b64]) => ({
     id,

@@ -288,7 +288,7 @@ describe.each(await storeKinds())('personal data lifecycle on %s', (kind) => {
       ...(keys
         ? {
             ENCRYPTION_KEYS: keys.encryption.map((k) => `${k.id}:${k.key.toString('base64')}`).join(','),
-            BLIND_INDEX_KEY: keys.blindIndex.toString('base64'),
+            BLIND_INDEX_KEY: keys.blindIndex.map((k) => `${k.id}:${k.key.toString('base64')}`).join(','),
           }
         : {}),
     };

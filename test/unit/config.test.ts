@@ -182,7 +182,19 @@ describe('loadConfig', () => {
     expect(c.keys?.encryption.map((e) => e.id)).toEqual(['k2', 'k1']);
     expect(c.keys?.encryption[0]?.key.equals(Buffer.alloc(32, 2))).toBe(true);
     expect(c.keys?.encryption[1]?.key.equals(Buffer.alloc(32, 1))).toBe(true);
-    expect(c.keys?.blindIndex.equals(Buffer.alloc(32, 3))).toBe(true);
+    expect(c.keys?.blindIndex).toEqual([{ id: 'default', key: Buffer.alloc(32, 3) }]);
+    // While the blind-index key is rotated: several under ids, the first one makes new digests.
+    const rotating = loadConfig({
+      ENCRYPTION_KEYS: `k1:${k(1)}`,
+      BLIND_INDEX_KEY: `default:${k(3)},b1:${k(4)}`,
+    });
+    expect(rotating.keys?.blindIndex).toEqual([
+      { id: 'default', key: Buffer.alloc(32, 3) },
+      { id: 'b1', key: Buffer.alloc(32, 4) },
+    ]);
+    expect(problemsOf({ ENCRYPTION_KEYS: `k1:${k(1)}`, BLIND_INDEX_KEY: `b1:${k(3)},b1:${k(4)}` })).toEqual([
+      'BLIND_INDEX_KEY names key id "b1" twice',
+    ]);
 
     const shape = 'ENCRYPTION_KEYS must be "id:base64key[,id:base64key…]" with 32-byte keys';
     expect(
@@ -191,7 +203,7 @@ describe('loadConfig', () => {
     expect(problemsOf({ ENCRYPTION_KEYS: `bad id:${k(1)}`, BLIND_INDEX_KEY: k(3) })).toContain(shape);
     expect(problemsOf({ ENCRYPTION_KEYS: k(1), BLIND_INDEX_KEY: k(3) })).toContain(shape);
     expect(problemsOf({ ENCRYPTION_KEYS: `k1:${k(1)}` })).toEqual([
-      'BLIND_INDEX_KEY must be a base64 32-byte key',
+      'BLIND_INDEX_KEY must be a base64 32-byte key, or "id:base64key[,id:base64key…]"',
     ]);
     expect(problemsOf({ BLIND_INDEX_KEY: k(3) })).toEqual([
       'ENCRYPTION_KEYS is required when BLIND_INDEX_KEY is set',

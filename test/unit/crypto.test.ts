@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { addBlindKeyToFile, removeBlindKeyFromFile } from '../../src/crypto/key-file-rotation.js';
 import {
   createKeyFile,
   KEY_FILE_NAME,
@@ -17,7 +18,7 @@ import { tempDir } from '../support/paths.js';
 const key = (fill?: number) => (fill === undefined ? randomBytes(32) : Buffer.alloc(32, fill));
 const ring = (ids: string[], blind = key(7)): KeyRing => ({
   encryption: ids.map((id, i) => ({ id, key: key(i + 1) })),
-  blindIndex: blind,
+  blindIndex: [{ id: 'default', key: blind }],
 });
 
 /** `<keyId>.<base64url(nonce | ciphertext | tag)>` split into its parts. */
@@ -95,7 +96,10 @@ describe('PiiCipher', () => {
     expect(() => cipher.decrypt(body)).toThrow('encrypted value uses an unknown key id');
     expect(() => cipher.decrypt('k1x')).toThrow('encrypted value uses an unknown key id');
     // Another ring with the same id but another key: authentication fails.
-    const stranger = new PiiCipher({ encryption: [{ id: 'k1', key: key(99) }], blindIndex: key(7) });
+    const stranger = new PiiCipher({
+      encryption: [{ id: 'k1', key: key(99) }],
+      blindIndex: [{ id: 'default', key: key(7) }],
+    });
     expect(() => stranger.decrypt(stored)).toThrow();
   });
 
@@ -107,7 +111,7 @@ describe('PiiCipher', () => {
         { id: 'k2', key: key(42) },
         { id: 'k1', key: key(1) },
       ],
-      blindIndex: key(7),
+      blindIndex: [{ id: 'default', key: key(7) }],
     });
     expect(rotated.decrypt(before)).toBe('王小明');
     const after = rotated.encrypt('王小明');
@@ -119,7 +123,7 @@ describe('PiiCipher', () => {
   });
 
   it('refuses an empty key ring and a ring with two keys under one id', () => {
-    expect(() => new PiiCipher({ encryption: [], blindIndex: key(7) })).toThrow(
+    expect(() => new PiiCipher({ encryption: [], blindIndex: [{ id: 'default', key: key(7) }] })).toThrow(
       'key ring has no encryption key',
     );
     // ENCRYPTION_KEYS="k1:A,k1:B" would otherwise encrypt with A and decrypt with B: unreadable data.
@@ -128,7 +132,7 @@ describe('PiiCipher', () => {
         { id: 'k1', key: key(1) },
         { id: 'k1', key: key(2) },
       ],
-      blindIndex: key(7),
+      blindIndex: [{ id: 'default', key: key(7) }],
     };
     expect(() => new PiiCipher(twice)).toThrow('key ring has duplicate key ids');
   });
@@ -147,6 +151,51 @@ describe('PiiCipher', () => {
     // Not a plain hash of the value.
     expect(a.blindIndex('id', v)).not.toContain(v);
     expect(a.blindIndex('id', v)).toBe(createHmac('sha256', key(7)).update(`id\u0000${v}`).digest('hex'));
+  });
+});
+
+describe('blind-index keys', () => {
+  const v = '11010519491231002X';
+  const digest = (k: Buffer, purpose = 'id') =>
+    createHmac('sha256', k).update(`${purpose}\u0000${v}`).digest('hex');
+
+  it('makes new digests with the active key and looks up under every key held, the active one first', () => {
+    const c = new PiiCipher({
+      encryption: [{ id: 'k1', key: key(1) }],
+      blindIndex: [
+        { id: 'default', key: key(7) },
+        { id: 'b1', key: key(8) },
+      ],
+    });
+    expect(c.blindKeyId).toBe('default');
+    expect(c.blindIndex('id', v)).toBe(digest(key(7)));
+    expect(c.blindIndexes('id', v)).toEqual([digest(key(7)), digest(key(8))]);
+    expect(c.setActiveBlind('b1')).toBe(true);
+    expect(c.blindIndex('id', v)).toBe(digest(key(8)));
+    expect(c.blindIndex('id', v, 'default')).toBe(digest(key(7)));
+    expect(c.blindIndexes('id', v)).toEqual([digest(key(8)), digest(key(7))]);
+    expect(c.setActiveBlind('b9')).toBe(false);
+    expect(() => c.blindIndex('id', v, 'b9')).toThrow('blind-index key "b9" is not held by this process');
+  });
+
+  it('a key file of the older shape gets its blind key under id "default" and is converted on rotation', () => {
+    const dataDir = tempDir('keys');
+    const first = createKeyFile(dataDir);
+    addBlindKeyToFile(dataDir, 'b1');
+    const file = JSON.parse(fs.readFileSync(path.join(dataDir, KEY_FILE_NAME), 'utf8'));
+    expect(Object.keys(file).sort()).toEqual([
+      'activeBlindIndexKeyId',
+      'activeKeyId',
+      'blindIndexKeys',
+      'encryptionKeys',
+    ]);
+    expect(file.activeBlindIndexKeyId).toBe('b1');
+    const after = readKeyRing({ dataDir, keys: null });
+    expect(after?.blindIndex.map((k) => k.id)).toEqual(['b1', 'default']);
+    expect(after?.blindIndex[1]?.key.equals(first.blindIndex[0]?.key as Buffer)).toBe(true);
+    removeBlindKeyFromFile(dataDir, 'default');
+    expect(readKeyRing({ dataDir, keys: null })?.blindIndex.map((k) => k.id)).toEqual(['b1']);
+    expect(() => removeBlindKeyFromFile(dataDir, 'b1')).toThrow('active blind-index key');
   });
 });
 
@@ -170,17 +219,19 @@ describe('key files', () => {
     expect(json.activeKeyId).toBe('k1');
     expect(first.encryption.map((k) => k.id)).toEqual(['k1']);
     expect(first.encryption[0]?.key.length).toBe(32);
-    expect(first.blindIndex.length).toBe(32);
+    expect(first.blindIndex.map((k) => [k.id, k.key.length])).toEqual([['default', 32]]);
 
     const mtime = fs.statSync(file).mtimeMs;
     const second = readKeyRing({ dataDir, keys: null });
     expect(second?.encryption[0]?.key.equals(first.encryption[0]?.key ?? Buffer.alloc(0))).toBe(true);
-    expect(second?.blindIndex.equals(first.blindIndex)).toBe(true);
+    expect(second?.blindIndex[0]?.key.equals(first.blindIndex[0]?.key as Buffer)).toBe(true);
     expect(fs.statSync(file).mtimeMs).toBe(mtime);
     // A second create (another process racing) keeps the first file.
-    expect(createKeyFile(dataDir).blindIndex.equals(first.blindIndex)).toBe(true);
+    expect(createKeyFile(dataDir).blindIndex[0]?.key.equals(first.blindIndex[0]?.key as Buffer)).toBe(true);
     expect(new PiiCipher(second as KeyRing).decrypt(new PiiCipher(first).encrypt('赵六'))).toBe('赵六');
-    expect(createKeyFile(tempDir('keys')).blindIndex.equals(first.blindIndex)).toBe(false);
+    expect(createKeyFile(tempDir('keys')).blindIndex[0]?.key.equals(first.blindIndex[0]?.key as Buffer)).toBe(
+      false,
+    );
   });
 
   it('puts the active key first and keeps the others for decryption', () => {
@@ -193,7 +244,7 @@ describe('key files', () => {
     const r = readKeyRing({ dataDir, keys: null });
     expect(r?.encryption.map((k) => k.id)).toEqual(['k2', 'k1']);
     expect(r?.encryption[0]?.key.equals(key(2))).toBe(true);
-    expect(r?.blindIndex.equals(key(3))).toBe(true);
+    expect(r?.blindIndex).toEqual([{ id: 'default', key: key(3) }]);
   });
 
   const good = {
@@ -233,7 +284,10 @@ describe('key files', () => {
 
   it('uses keys from the environment when given and never touches the key file', () => {
     const dataDir = path.join(tempDir('keys'), 'unused');
-    const envKeys: KeyRing = { encryption: [{ id: 'prod1', key: key(9) }], blindIndex: key(10) };
+    const envKeys: KeyRing = {
+      encryption: [{ id: 'prod1', key: key(9) }],
+      blindIndex: [{ id: 'default', key: key(10) }],
+    };
     expect(readKeyRing({ dataDir, keys: envKeys })).toBe(envKeys);
     expect(fs.existsSync(dataDir)).toBe(false);
     const withFile = tempDir('keys');
