@@ -66,9 +66,17 @@ export async function rotateBlindKey(
       throw new Error(`blind-index key ${to} was written to the key file but cannot be read back`);
     await registry.recordNewKey(db, to, written.key, deps.now(), BLIND);
   } else {
+    // New: held, and neither retired nor the key of any row (the one rotated away from, say).
+    const inUse = await blindStore.blindKeyIdsInUse(db);
     const candidates = deps.cipher
       .blindKeyIds()
-      .filter((id) => id !== from && !retired.includes(id) && (opts.to === undefined || id === opts.to));
+      .filter(
+        (id) =>
+          id !== from &&
+          !retired.includes(id) &&
+          !inUse.includes(id) &&
+          (opts.to === undefined || id === opts.to),
+      );
     if (candidates.length !== 1) {
       throw new AppError('conflict', {
         detail:
@@ -266,7 +274,15 @@ export async function reindex(
   if (!opts.restart && (await registry.getActiveKeyId(db, BLIND)) === undefined) {
     return { activeKeyId: active, moved, done: true };
   }
-  if (opts.restart) for (const t of TABLES) await lifecycleStore.setState(db, names(t).done, '', deps.now());
+  // A repeated run over a finished recompute walks again but is no second completion.
+  let finishedBefore = false;
+  if (opts.restart) {
+    finishedBefore = true;
+    for (const t of TABLES) {
+      finishedBefore &&= (await lifecycleStore.getState(db, names(t).done)) === active;
+      await lifecycleStore.setState(db, names(t).done, '', deps.now());
+    }
+  }
   let batches = 0;
   const budgetLeft = () => !opts.signal?.aborted && batches < (opts.maxBatches ?? Number.POSITIVE_INFINITY);
   let done = true;
@@ -283,7 +299,7 @@ export async function reindex(
     }
     if (!tableDone) done = false;
   }
-  if (done && finished) {
+  if (done && finished && !finishedBefore) {
     const status = await blindKeyStatus(deps);
     await recordAudit(deps, {
       actor: opts.actor,
