@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { reindex, rotateBlindKey } from '../../src/services/lifecycle/blind-index-rotation.js';
 import { rotateKey } from '../../src/services/lifecycle/key-rotation.js';
 import type { FlowsTable } from '../../src/store/schema.js';
 import { createTestDatabase, storeKinds, type TestDatabase } from '../support/databases.js';
@@ -15,6 +16,7 @@ const key = () => randomBytes(32).toString('base64');
 const K1 = key();
 const K2 = key();
 const BLIND = key();
+const B1 = key();
 const ROWS = 6000;
 const DAY = 86_400_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -146,7 +148,7 @@ describe.each(await storeKinds())('personal data work across a killed process on
       DATA_DIR: tempDir('lc-crash'),
       DATABASE_URL: db.url,
       ENCRYPTION_KEYS: `k1:${K1},k2:${K2}`,
-      BLIND_INDEX_KEY: BLIND,
+      BLIND_INDEX_KEY: `default:${BLIND},b1:${B1}`,
       RETENTION_DAYS: '0',
     };
     rt = await createRuntime(loadConfig(env), pino({ level: 'silent' }));
@@ -250,5 +252,82 @@ describe.each(await storeKinds())('personal data work across a killed process on
     ).toBe(true);
     // The values survived the move.
     expect(new Set(after.map((r) => rt.cipher.decrypt(r.mobile_enc)))).toEqual(new Set([p.mobile]));
+  });
+
+  it('blind-index recompute: killed midway, every row is on one key; the next run moves the rest', {
+    timeout: 120_000,
+  }, async () => {
+    await rt.store.db.deleteFrom('flows').execute();
+    await rt.store.db.deleteFrom('persons').execute();
+    const personId = randomUUID();
+    await rt.store.db
+      .insertInto('persons')
+      .values({
+        id: personId,
+        id_index: rt.cipher.blindIndex('id', p.idNumber),
+        name_enc: rt.cipher.encrypt(p.name),
+        id_number_enc: rt.cipher.encrypt(p.idNumber),
+        id_kind: 'CN',
+        created_at: Date.now(),
+      })
+      .execute();
+    await seedFlows(ROWS, personId, { status: 'PENDING' });
+    const seeded = new Map(
+      (await rt.store.db.selectFrom('flows').select(['id', 'short_code', 'fingerprint']).execute()).map(
+        (r) => [r.id, r],
+      ),
+    );
+    expect(await rotateBlindKey(rt, { kind: 'cli', id: 'ops' }, { to: 'b1' })).toEqual({
+      from: 'default',
+      to: 'b1',
+    });
+    const request = [clientId, p.name, p.idNumber, p.mobile, p.validPeriod].join('\u0000');
+    const rows = () =>
+      rt.store.db
+        .selectFrom('flows')
+        .select(['id', 'short_code', 'short_code_enc', 'fingerprint', 'blind_key_id'])
+        .execute();
+    /** Each flow wholly on the old key (as seeded) or wholly on the new one; returns how many moved. */
+    const whole = async () => {
+      let moved = 0;
+      for (const r of await rows()) {
+        if (r.blind_key_id === 'b1') {
+          moved++;
+          expect([r.short_code, r.fingerprint]).toEqual([
+            rt.cipher.blindIndex('short-code', rt.cipher.decrypt(r.short_code_enc as string), 'b1'),
+            rt.cipher.blindIndex('request', request, 'b1'),
+          ]);
+        } else {
+          expect(r.blind_key_id).toBe('default');
+          const before = seeded.get(r.id);
+          expect([r.short_code, r.fingerprint]).toEqual([before?.short_code, before?.fingerprint]);
+        }
+      }
+      return moved;
+    };
+    const onB1 = async () =>
+      Number(
+        (
+          await rt.store.db
+            .selectFrom('flows')
+            .select((eb) => eb.fn.countAll<number | string>().as('n'))
+            .where('blind_key_id', '=', 'b1')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect(await killMidway(['keys', 'reindex'], async () => (await onB1()) > 0)).toBe(true);
+    const moved = await whole();
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(ROWS);
+    const { exited } = run(['keys', 'reindex']);
+    expect(await exited).toBe(0);
+    expect(await whole()).toBe(ROWS);
+    expect((await reindex(rt, { actor: { kind: 'cli', id: 'ops' } })).done).toBe(true);
+    const person = await rt.store.db
+      .selectFrom('persons')
+      .select(['id_index', 'blind_key_id'])
+      .where('id', '=', personId)
+      .executeTakeFirstOrThrow();
+    expect(person).toEqual({ id_index: rt.cipher.blindIndex('id', p.idNumber, 'b1'), blind_key_id: 'b1' });
   });
 });
