@@ -5,10 +5,10 @@ import { newKeyMaterial } from './crypto/key-file-rotation.js';
 import type { Runtime } from './runtime.js';
 import { type AuditActor, listAudit, verifyAudit } from './services/audit.js';
 import { unblockPerson } from './services/flows/unblock.js';
+import { reindex } from './services/lifecycle/blind-index-reindex.js';
 import {
   blindKeyStatus,
   generateBlindKey,
-  reindex,
   retireBlindKey,
   rotateBlindKey,
 } from './services/lifecycle/blind-index-rotation.js';

@@ -2,7 +2,7 @@ import { createWebhookSender } from './notify/sender.js';
 import type { Runtime } from './runtime.js';
 import { expireDueFlows, reconcileFlows } from './services/flows/reconcile.js';
 import { forgetExpiredIdempotencyKeys } from './services/idempotency.js';
-import { reindex } from './services/lifecycle/blind-index-rotation.js';
+import { reindex } from './services/lifecycle/blind-index-reindex.js';
 import { reencrypt } from './services/lifecycle/key-rotation.js';
 import { runRetention } from './services/lifecycle/retention.js';
 import { dispatchDueDeliveries, dispatcherSleepMs } from './services/notifications/dispatch.js';

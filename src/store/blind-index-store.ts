@@ -254,3 +254,22 @@ export async function blindKeyIdsInUse(ex: Executor): Promise<string[]> {
   );
   return r.rows.map((row) => row.id);
 }
+
+/** Persons no recompute can move onto `keyId`: erased under another key, or verified under a name no longer held. */
+export function countStranded(ex: Executor, keyId: string): Promise<number> {
+  return count(
+    ex
+      .selectFrom('persons')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('blind_key_id', '<>', keyId), eb('erased_at', 'is not', null)]),
+          eb.and([
+            eb('blind_key_id', '=', keyId),
+            eb('verified_name_key_id', 'is not', null),
+            eb('verified_name_key_id', '<>', keyId),
+          ]),
+        ]),
+      ),
+  );
+}

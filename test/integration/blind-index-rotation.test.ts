@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSENT_TEXTS, consentTextHash } from '../../src/domain/consent.js';
 import { verifyAudit } from '../../src/services/audit.js';
+import { reindex } from '../../src/services/lifecycle/blind-index-reindex.js';
 import {
   blindKeyStatus,
-  reindex,
   retireBlindKey,
   rotateBlindKey,
 } from '../../src/services/lifecycle/blind-index-rotation.js';
