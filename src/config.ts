@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_BLIND_KEY_ID } from './crypto/keys.js';
 
 /** The face modes e签宝 offers for its H5 face page. */
 export const ESIGN_FACE_MODES = ['ZHIMACREDIT', 'TENCENT', 'ESIGN', 'WE_CHAT_FACE'] as const;
@@ -436,7 +437,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // A bare key (every deployment before blind-index rotation) is the key `default`.
     const blindIndex = blindText.includes(':')
       ? keyList('BLIND_INDEX_KEY', blindText, problems)
-      : [{ id: 'default', key: Buffer.from(blindText, 'base64') }];
+      : [{ id: DEFAULT_BLIND_KEY_ID, key: Buffer.from(blindText, 'base64') }];
     if (blindIndex.some((k) => k.key.length !== 32) || blindIndex.length === 0)
       problems.push('BLIND_INDEX_KEY must be a base64 32-byte key, or "id:base64key[,id:base64key…]"');
     keys = { encryption, blindIndex };
@@ -469,11 +470,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/**
- * What `fake-esign` needs: the same app credentials the gateway would use, so both sides agree
- * without repeating them on the command line. It needs nothing else, so it must not fail on the
- * rest of the gateway's configuration.
- */
 /** `id:base64key[,id:base64key…]` with 32-byte keys under distinct, well-formed ids. */
 function keyList(name: string, text: string, problems: string[]): { id: string; key: Buffer }[] {
   const keys: { id: string; key: Buffer }[] = [];
@@ -489,6 +485,11 @@ function keyList(name: string, text: string, problems: string[]): { id: string; 
   return keys;
 }
 
+/**
+ * What `fake-esign` needs: the same app credentials the gateway would use, so both sides agree
+ * without repeating them on the command line. It needs nothing else, so it must not fail on the
+ * rest of the gateway's configuration.
+ */
 export function loadFakeEsignDefaults(env: NodeJS.ProcessEnv = process.env): {
   appId: string;
   appSecret: string;
