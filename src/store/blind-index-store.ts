@@ -1,6 +1,7 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import type { Executor } from './db.js';
 import type { Database } from './schema.js';
+import { sameAs } from './unchanged.js';
 
 /**
  * The blind-index recompute after a rotation: every row's digests are made again under the active
@@ -73,9 +74,6 @@ export async function takenIdIndexes(ex: Executor, digests: readonly string[]): 
   return new Map(rows.map((r) => [r.id_index, r.id]));
 }
 
-const same = (col: string, value: string | null) =>
-  value === null ? sql<boolean>`${sql.ref(col)} is null` : sql<boolean>`${sql.ref(col)} = ${value}`;
-
 /** Replaces a person's digests in one UPDATE, only if they are still those read and it was not erased meanwhile. */
 export async function movePerson(
   ex: Executor,
@@ -88,8 +86,8 @@ export async function movePerson(
     .where('id', '=', before.id)
     .where('id_index', '=', before.id_index)
     .where('blind_key_id', '=', before.blind_key_id)
-    .where(same('verified_name_index', before.verified_name_index))
-    .where(same('verified_name_key_id', before.verified_name_key_id))
+    .where(sameAs('verified_name_index', before.verified_name_index))
+    .where(sameAs('verified_name_key_id', before.verified_name_key_id))
     .where('erased_at', 'is', null)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
@@ -182,7 +180,7 @@ export async function moveFlow(
     .where('id', '=', before.id)
     .where('fingerprint', '=', before.fingerprint)
     .where('short_code', '=', before.short_code)
-    .where(same('mobile_index', before.mobile_index))
+    .where(sameAs('mobile_index', before.mobile_index))
     .where('blind_key_id', '=', before.blind_key_id)
     .where(before.erased_at === null ? sql<boolean>`erased_at is null` : sql<boolean>`erased_at is not null`)
     .executeTakeFirst();

@@ -1,5 +1,6 @@
-import { type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from './db.js';
+import { sameAs } from './unchanged.js';
 
 /**
  * Every column holding a value encrypted under a key id (`<keyId>.<ciphertext>`), by table. Erased
@@ -32,9 +33,6 @@ export async function rowsAfter(
     );
   return r.rows;
 }
-
-const sameAs = (col: string, value: string | null): RawBuilder<unknown> =>
-  value === null ? sql`${sql.ref(col)} is null` : sql`${sql.ref(col)} = ${value}`;
 
 /**
  * Replaces a row's encrypted values in one UPDATE, only if they are still the ones read (another
