@@ -104,11 +104,25 @@ describe.each(await storeKinds())('the gateway with PROVIDER=esign against the f
     const other = (await api(gw, 'POST', FACE, next())).body.data;
     const otherUpstream = [...fake.flows.values()].find((f) => f.contextId === other.flowId);
     if (!otherUpstream) throw new Error('no upstream flow');
-    fake.completeFlow(otherUpstream.flowId, { success: false });
+    fake.completeFlow(otherUpstream.flowId, { success: false, failReason: '非本人操作' });
     expect(await fake.sendCallback(otherUpstream.flowId)).toBe(200);
     const q = (await api(gw, 'GET', `${FACE}/${other.flowId}`)).body.data;
     expect(q.status).toBe('FAILED');
-    expect(q.failReason).toBe('人脸识别认证未通过');
+    // The callback says only success: false; the reason is e签宝's own, asked for at once.
+    expect(q.failReason).toBe('非本人操作');
+  });
+
+  it('a failure callback whose reason e签宝 cannot tell in time still fails the flow, with a general reason', async () => {
+    const data = (await api(gw, 'POST', FACE, next())).body.data;
+    const upstream = [...fake.flows.values()].find((f) => f.contextId === data.flowId);
+    if (!upstream) throw new Error('no upstream flow');
+    fake.completeFlow(upstream.flowId, { success: false, failReason: '光线不足' });
+    fake.script.once('detail', { kind: 'hang' });
+    expect(await fake.sendCallback(upstream.flowId)).toBe(200);
+    expect((await api(gw, 'GET', `${FACE}/${data.flowId}`)).body.data).toMatchObject({
+      status: 'FAILED',
+      failReason: '人脸识别认证未通过',
+    });
   });
 
   it('answers verified when e签宝 says the account is already verified (30500152)', async () => {
@@ -164,7 +178,7 @@ describe.each(await storeKinds())('the gateway with PROVIDER=esign against the f
     expect(upstream?.failReason).toBe('光线不足');
     expect((await api(gw, 'GET', `${FACE}/${flowId}`)).body.data).toMatchObject({
       status: 'FAILED',
-      failReason: '人脸识别认证未通过',
+      failReason: '光线不足',
     });
     const twice = await runCli(['fake-esign', 'complete', flowId, '--fake-url', fake.baseUrl], {});
     expect(twice.code).toBe(1);

@@ -41,8 +41,31 @@ export async function handleProviderCallback(deps: ServiceDeps, cb: RawCallback)
   const outcome =
     accountId && check.success
       ? ({ success: true, accountId } as const)
-      : ({ success: false, reason: '人脸识别认证未通过' } as const);
+      : ({ success: false, reason: await askFailReason(deps, check.providerFlowId) } as const);
   const { changed } = await applyFlowResult(deps, flow.id, outcome);
   log.info({ flowId: flow.id, success: check.success, changed }, 'applied provider callback');
   return changed ? 'applied' : 'duplicate';
+}
+
+/** Said when the provider gives no reason of its own (or cannot be asked in time). */
+const FAILED_WITHOUT_REASON = '人脸识别认证未通过';
+/** e签宝 waits 5 s for the callback's answer: the reason is asked for within a part of that. */
+const REASON_BUDGET_MS = 2000;
+
+/**
+ * A failure callback says only `success: false`; the reason (光线不足, 非本人…) is what the
+ * vehicle owner's issuer needs to tell them, and the provider's query answers it.
+ */
+async function askFailReason(deps: ServiceDeps, providerFlowId: string): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(resolve, REASON_BUDGET_MS, null);
+  });
+  try {
+    const asked = deps.provider.queryFlow(providerFlowId).catch(() => null);
+    const result = await Promise.race([asked, late]);
+    return result?.status === 'FAILED' && result.failReason ? result.failReason : FAILED_WITHOUT_REASON;
+  } finally {
+    clearTimeout(timer);
+  }
 }
