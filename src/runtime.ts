@@ -14,7 +14,7 @@ import { RedisRateLimiter } from './ratelimit/redis.js';
 import { TokenCache } from './services/clients/token-cache.js';
 import type { ServiceDeps } from './services/deps.js';
 import { EventStats } from './services/event-stats.js';
-import { sealLegacyFlows } from './services/flows/links.js';
+import { upgradeLegacyFlows } from './services/flows/legacy-rows.js';
 import { openKeyRing } from './services/keys.js';
 import { getActiveKeyId } from './services/lifecycle/key-registry.js';
 import { oldestPendingDeliveryAge } from './services/notifications/deliveries.js';
@@ -54,8 +54,9 @@ export async function createRuntime(
     cipher = new PiiCipher(keys);
     if (config.keys === null) cipher.reloadKeys = () => readKeyRing(config);
     await useActiveKey(store, cipher);
-    const sealed = await sealLegacyFlows({ store, cipher });
-    if (sealed > 0) logger.info({ sealed }, 'sealed the links of flows written before migration 003');
+    const upgraded = await upgradeLegacyFlows({ store, cipher });
+    if (upgraded.sealed > 0 || upgraded.mobilesIndexed > 0)
+      logger.info(upgraded, 'upgraded flows written by an older version (sealed links, indexed mobiles)');
   } catch (err) {
     await store.close();
     throw err;

@@ -245,6 +245,30 @@ export async function sealFlow(
     .execute();
 }
 
+/** Flows from before migration 005 that still hold a mobile number but have no index of it. */
+export function findFlowsWithoutMobileIndex(
+  ex: Executor,
+  limit: number,
+): Promise<{ id: string; mobile_enc: string; blind_key_id: string }[]> {
+  return ex
+    .selectFrom('flows')
+    .select(['id', 'mobile_enc', 'blind_key_id'])
+    .where('mobile_index', 'is', null)
+    .where('erased_at', 'is', null)
+    .where('mobile_enc', '!=', '')
+    .limit(limit)
+    .execute();
+}
+
+export async function setMobileIndex(ex: Executor, id: string, mobileIndex: string): Promise<void> {
+  await ex
+    .updateTable('flows')
+    .set({ mobile_index: mobileIndex })
+    .where('id', '=', id)
+    .where('mobile_index', 'is', null)
+    .execute();
+}
+
 export type ListedStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'EXPIRED' | 'SUPERSEDED';
 
 export interface FlowListQuery {
