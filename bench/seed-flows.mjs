@@ -43,13 +43,14 @@ const secs = (since) => Number(((performance.now() - since) / 1000).toFixed(1));
 
 const FLOW_COLUMNS = `id, client_id, person_id, provider, provider_flow_id, status, fingerprint, short_code,
   short_code_enc, original_url, expire_at, name_enc, mobile_enc, valid_period_enc, account_id, fail_reason,
-  created_at, updated_at, opened_at, completed_at`;
+  created_at, updated_at, opened_at, completed_at, mobile_index`;
 const PERSON_COLUMNS =
   'id, id_index, name_enc, id_number_enc, id_kind, account_id, verified_at, verified_name_index, created_at';
-// The columns migration 001 defines, and short_code_enc (003) so the gateway finds the links
-// sealed: later migrations must add nullable or defaulted columns.
+// The columns migration 001 defines, short_code_enc (003) so the gateway finds the links sealed,
+// and mobile_index (005) so it does not index them again at start (it would decrypt the
+// placeholders): later migrations must add nullable or defaulted columns.
 const FLOW_TYPES =
-  'text,text,text,text,text,text,text,text,text,text,int8,text,text,text,text,text,int8,int8,int8,int8';
+  'text,text,text,text,text,text,text,text,text,text,int8,text,text,text,text,text,int8,int8,int8,int8,text';
 const PERSON_TYPES = 'text,text,text,text,text,text,int8,text,int8';
 
 /** Where rows go: better-sqlite3 statements in large transactions, or batched PostgreSQL inserts. */
@@ -61,7 +62,7 @@ async function sqliteSink(file) {
   db.pragma('cache_size = -2097152'); // 2 GiB: every index of 1M random keys stays in memory
   db.pragma('foreign_keys = OFF');
   const insertPerson = db.prepare(`insert into persons (${PERSON_COLUMNS}) values (${'?,'.repeat(8)}?)`);
-  const insertFlow = db.prepare(`insert into flows (${FLOW_COLUMNS}) values (${'?,'.repeat(19)}?)`);
+  const insertFlow = db.prepare(`insert into flows (${FLOW_COLUMNS}) values (${'?,'.repeat(20)}?)`);
   const insertClient = db.prepare(
     'insert into clients (id, name, sys_ids, notify_url, webhook_secret_enc, created_at) values (?, ?, ?, null, null, ?)',
   );
@@ -245,6 +246,7 @@ function seedPerson(p) {
       done ?? t,
       done ? t + 60_000 : null,
       done,
+      hex(),
     ]);
     flows++;
     t += 3 * DAY;
