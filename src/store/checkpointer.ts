@@ -3,8 +3,12 @@ import { Worker } from 'node:worker_threads';
 
 /** How often the WAL is copied back into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
-/** WAL frames (4 KB pages) above which a pass also makes the next writer start the WAL afresh. */
-const RESTART_FRAMES = 1000;
+/**
+ * WAL frames (4 KB pages) above which a pass also makes the next writer start the WAL afresh. Small:
+ * on a database of 1M flows a short WAL keeps reads and checkpoints cheap (grown bench 0.88 of
+ * new-person at 250 frames, 0.68–0.74 at 1,000, 0.47 at 4,000).
+ */
+const RESTART_FRAMES = 250;
 
 // Plain CommonJS for an `eval` worker: it runs beside the compiled ESM without a file of its own.
 const SOURCE = `
