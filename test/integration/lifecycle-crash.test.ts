@@ -84,17 +84,18 @@ describe.each(await storeKinds())('personal data work across a killed process on
       await rt.store.db.insertInto('flows').values(rows).execute();
     }
   };
-  const seedPerson = async () => {
+  /** A person row: indexed under its own id (many rows), or under `p`'s ID number (the one person `p`). */
+  const seedPerson = async (opts: { asP?: boolean; createdAt?: number } = {}) => {
     const id = randomUUID();
     await rt.store.db
       .insertInto('persons')
       .values({
         id,
-        id_index: rt.cipher.blindIndex('id', `${id}`),
+        id_index: rt.cipher.blindIndex('id', opts.asP ? p.idNumber : id),
         name_enc: rt.cipher.encrypt(p.name),
         id_number_enc: rt.cipher.encrypt(p.idNumber),
         id_kind: 'CN',
-        created_at: Date.now() - 10 * DAY,
+        created_at: opts.createdAt ?? Date.now() - 10 * DAY,
       })
       .execute();
     return id;
@@ -182,18 +183,7 @@ describe.each(await storeKinds())('personal data work across a killed process on
       .updateTable('audit_chain')
       .set({ last_seq: 0, last_digest: '', base_seq: 0, base_digest: '', key_id: '', mac: '' })
       .execute();
-    const personId = randomUUID();
-    await rt.store.db
-      .insertInto('persons')
-      .values({
-        id: personId,
-        id_index: rt.cipher.blindIndex('id', p.idNumber),
-        name_enc: rt.cipher.encrypt(p.name),
-        id_number_enc: rt.cipher.encrypt(p.idNumber),
-        id_kind: 'CN',
-        created_at: Date.now(),
-      })
-      .execute();
+    const personId = await seedPerson({ asP: true, createdAt: Date.now() });
     await seedFlows(ROWS, personId, { status: 'PENDING' });
     const before = await erasedCount();
     // One transaction: killed before its commit, nothing of it remains.
@@ -260,18 +250,7 @@ describe.each(await storeKinds())('personal data work across a killed process on
   }, async () => {
     await rt.store.db.deleteFrom('flows').execute();
     await rt.store.db.deleteFrom('persons').execute();
-    const personId = randomUUID();
-    await rt.store.db
-      .insertInto('persons')
-      .values({
-        id: personId,
-        id_index: rt.cipher.blindIndex('id', p.idNumber),
-        name_enc: rt.cipher.encrypt(p.name),
-        id_number_enc: rt.cipher.encrypt(p.idNumber),
-        id_kind: 'CN',
-        created_at: Date.now(),
-      })
-      .execute();
+    const personId = await seedPerson({ asP: true, createdAt: Date.now() });
     await seedFlows(ROWS, personId, { status: 'PENDING' });
     const seeded = new Map(
       (await rt.store.db.selectFrom('flows').select(['id', 'short_code', 'fingerprint']).execute()).map(
