@@ -6,16 +6,9 @@
  * bench/baseline-pg.mjs (creates its two tables in that database if missing).
  */
 import { randomUUID } from 'node:crypto';
-import Fastify from 'fastify';
 import pg from 'pg';
+import { baselineApp, FACE_BODY, serve } from './baseline-app.mjs';
 
-const field = { type: 'string', minLength: 1, maxLength: 32 };
-const body = {
-  type: 'object',
-  required: ['name', 'idNumber', 'mobile', 'validPeriod'],
-  properties: { name: field, idNumber: field, mobile: field, validPeriod: field },
-  additionalProperties: true,
-};
 const POOL_SIZE = 10;
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: POOL_SIZE });
@@ -33,13 +26,10 @@ const INSERT = {
   text: 'insert into ref_flows (id, id_number, name, mobile, created_at) values ($1, $2, $3, $4, $5)',
 };
 
-const app = Fastify({
-  logger: false,
-  bodyLimit: 16 * 1024,
-  ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
-});
+const app = baselineApp();
+app.addHook('onClose', () => pool.end());
 app.get('/healthz', async () => ({ responseCode: '000', data: { status: 'ok' } }));
-app.post('/esign/api/auth/individual/face', { schema: { body } }, async (request) => {
+app.post('/esign/api/auth/individual/face', { schema: { body: FACE_BODY } }, async (request) => {
   const p = request.body;
   const id = randomUUID();
   await pool.query({ ...SELECT, values: [p.idNumber] });
@@ -58,11 +48,4 @@ app.post('/esign/api/auth/individual/face', { schema: { body } }, async (request
   };
 });
 
-await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
-for (const signal of ['SIGTERM', 'SIGINT'])
-  process.once(signal, () =>
-    app
-      .close()
-      .then(() => pool.end())
-      .then(() => process.exit(0)),
-  );
+await serve(app);

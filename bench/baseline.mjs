@@ -3,15 +3,7 @@
  * fixed envelope — no auth, no database, no crypto. Whatever the gateway does beyond this is what
  * the ratios measure. Usage: PORT=n node bench/baseline.mjs
  */
-import Fastify from 'fastify';
-
-const field = { type: 'string', minLength: 1, maxLength: 32 };
-const body = {
-  type: 'object',
-  required: ['name', 'idNumber', 'mobile', 'validPeriod'],
-  properties: { name: field, idNumber: field, mobile: field, validPeriod: field },
-  additionalProperties: true,
-};
+import { baselineApp, FACE_BODY, serve } from './baseline-app.mjs';
 
 const envelope = (data) => ({
   requestId: '00000000-0000-4000-8000-000000000000',
@@ -34,16 +26,9 @@ const QUERY = envelope({
   person: { name: '*三', idNumber: '1101**********002X', mobile: '138****8000' },
 });
 
-// Same Ajv options as the gateway, so schema failures cost the same here.
-const app = Fastify({
-  logger: false,
-  bodyLimit: 16 * 1024,
-  ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
-});
+const app = baselineApp();
 app.get('/healthz', async () => envelope({ status: 'ok' }));
-app.post('/esign/api/auth/individual/face', { schema: { body } }, async () => START);
+app.post('/esign/api/auth/individual/face', { schema: { body: FACE_BODY } }, async () => START);
 app.get('/esign/api/auth/individual/face/:flowId', async () => QUERY);
 
-await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
-for (const signal of ['SIGTERM', 'SIGINT'])
-  process.once(signal, () => app.close().then(() => process.exit(0)));
+await serve(app);

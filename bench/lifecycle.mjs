@@ -43,29 +43,33 @@ await rt.store.db
   })
   .execute();
 const N = 20000;
-for (let i = 0; i < N; i += 1000) {
-  await rt.store.db
-    .insertInto('flows')
-    .values(
-      Array.from({ length: 1000 }, () => ({
-        id: randomUUID(),
-        client_id: cid,
-        person_id: pid,
-        provider: 'sandbox',
-        status: 'SUCCESS',
-        fingerprint: randomBytes(32).toString('hex'),
-        short_code: randomBytes(32).toString('hex'),
-        short_code_enc: rt.cipher.encrypt('code'),
-        original_url: rt.cipher.encrypt('http://x/y'),
-        name_enc: rt.cipher.encrypt('张三'),
-        mobile_enc: rt.cipher.encrypt('13900000000'),
-        valid_period_enc: rt.cipher.encrypt('2020.01.01-2040.01.01'),
-        created_at: 1,
-        updated_at: 1,
-      })),
-    )
-    .execute();
+/** N flows of one person, 1,000 per insert; `fingerprint` null gives each a random one. */
+async function seedFlows(status, fingerprint) {
+  for (let i = 0; i < N; i += 1000) {
+    await rt.store.db
+      .insertInto('flows')
+      .values(
+        Array.from({ length: 1000 }, () => ({
+          id: randomUUID(),
+          client_id: cid,
+          person_id: pid,
+          provider: 'sandbox',
+          status,
+          fingerprint: fingerprint ?? randomBytes(32).toString('hex'),
+          short_code: randomBytes(32).toString('hex'),
+          short_code_enc: rt.cipher.encrypt('code'),
+          original_url: rt.cipher.encrypt('http://x/y'),
+          name_enc: rt.cipher.encrypt('张三'),
+          mobile_enc: rt.cipher.encrypt('13900000000'),
+          valid_period_enc: rt.cipher.encrypt('2020.01.01-2040.01.01'),
+          created_at: 1,
+          updated_at: 1,
+        })),
+      )
+      .execute();
+  }
 }
+await seedFlows('SUCCESS', null);
 const times = [];
 for (;;) {
   const t = performance.now();
@@ -85,28 +89,7 @@ console.log(
 );
 // re-encryption batches
 await rt.store.db.deleteFrom('flows').execute();
-for (let i = 0; i < N; i += 1000) {
-  await rt.store.db
-    .insertInto('flows')
-    .values(
-      Array.from({ length: 1000 }, () => ({
-        id: randomUUID(),
-        client_id: cid,
-        person_id: pid,
-        provider: 'sandbox',
-        status: 'PENDING',
-        fingerprint: 'f',
-        short_code: randomBytes(32).toString('hex'),
-        short_code_enc: rt.cipher.encrypt('code'),
-        name_enc: rt.cipher.encrypt('张三'),
-        mobile_enc: rt.cipher.encrypt('13900000000'),
-        valid_period_enc: rt.cipher.encrypt('2020.01.01-2040.01.01'),
-        created_at: 1,
-        updated_at: 1,
-      })),
-    )
-    .execute();
-}
+await seedFlows('PENDING', 'f');
 await keys.rotateKey(rt, { kind: 'cli', id: 'bench' }, { to: 'k2' });
 const t0 = performance.now();
 let batches = 0;

@@ -135,6 +135,18 @@ describe('HTTP socket limits', () => {
   });
 });
 
+/** `cap` sockets are held open; one more is closed at once, unanswered; once freed, serving resumes. */
+async function expectCappedAt(port: number, cap: number): Promise<void> {
+  const held = await Promise.all(Array.from({ length: cap }, () => rawSocket(port)));
+  const over = await rawSocket(port);
+  expect(await over.closedAfter).toBeLessThan(1000);
+  expect(over.received()).toBe('');
+  for (const s of held) s.socket.destroy();
+  await Promise.all(held.map((s) => s.closedAfter));
+  await sleep(50);
+  expect((await freshGet(port, '/healthz')).status).toBe(200);
+}
+
 describe('sockets per peer address', () => {
   let gw: TestGateway;
   let port: number;
@@ -145,14 +157,7 @@ describe('sockets per peer address', () => {
   afterAll(async () => gw?.close());
 
   it('closes a socket over HTTP_MAX_CONNECTIONS_PER_IP at once and serves again when sockets free up', async () => {
-    const held = await Promise.all(Array.from({ length: 5 }, () => rawSocket(port)));
-    const over = await rawSocket(port);
-    expect(await over.closedAfter).toBeLessThan(1000);
-    expect(over.received()).toBe('');
-    for (const s of held) s.socket.destroy();
-    await Promise.all(held.map((s) => s.closedAfter));
-    await sleep(50);
-    expect((await freshGet(port, '/healthz')).status).toBe(200);
+    await expectCappedAt(port, 5);
   });
 });
 
@@ -166,13 +171,6 @@ describe('sockets in all', () => {
   afterAll(async () => gw?.close());
 
   it('closes sockets beyond HTTP_MAX_CONNECTIONS at once', async () => {
-    const held = await Promise.all(Array.from({ length: 4 }, () => rawSocket(port)));
-    const over = await rawSocket(port);
-    expect(await over.closedAfter).toBeLessThan(1000);
-    expect(over.received()).toBe('');
-    for (const s of held) s.socket.destroy();
-    await Promise.all(held.map((s) => s.closedAfter));
-    await sleep(50);
-    expect((await freshGet(port, '/healthz')).status).toBe(200);
+    await expectCappedAt(port, 4);
   });
 });
